@@ -1,0 +1,1 @@
+"""generators stage of procmem (see docs/architecture.md)."""

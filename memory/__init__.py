@@ -1,0 +1,1 @@
+"""memory stage of procmem (see docs/architecture.md)."""

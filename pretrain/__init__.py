@@ -1,0 +1,1 @@
+"""pretrain stage of procmem (see docs/architecture.md)."""

@@ -1,0 +1,5 @@
+import sys
+
+from procmem.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up procmem on a fresh machine: system OpenGL/EGL libraries, then .venv with the
+# package installed in editable mode. Idempotent; `make demo` and `make test` call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+SYSTEM_PKGS="libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri"
+
+have_egl() {
+    # The GL dispatch libraries plus Mesa's EGL vendor (llvmpipe when there is no GPU).
+    ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' &&
+    ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' &&
+    { ldconfig -p 2>/dev/null | grep -q 'libEGL_mesa.so.0' ||
+      ldconfig -p 2>/dev/null | grep -q 'libEGL_nvidia.so.0'; }
+}
+
+if ! have_egl; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        echo "setup: installing headless OpenGL libraries: $SYSTEM_PKGS"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $SYSTEM_PKGS
+    else
+        echo "setup: headless OpenGL (EGL) libraries are missing." >&2
+        echo "setup: ask an administrator to run: apt-get install $SYSTEM_PKGS" >&2
+        echo "setup: (or run this as root; on a GPU node the NVIDIA driver's EGL also works)" >&2
+        exit 1
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    if ! "$PY" -m venv .venv 2>/dev/null; then
+        rm -rf .venv
+        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+            echo "setup: installing python3-venv"
+            DEBIAN_FRONTEND=noninteractive apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+            "$PY" -m venv .venv
+        else
+            echo "setup: '$PY -m venv' failed; install python3-venv (apt-get install python3-venv)" >&2
+            exit 1
+        fi
+    fi
+fi
+
+stamp=.venv/.procmem-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing procmem and its dependencies into .venv (torch from local disk when present)"
+    .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -c "import procmem, torch, torchvision, timm, moderngl, faiss, webdataset" \
+        || { echo "setup: dependency install failed; see pip's messages above" >&2; exit 1; }
+    touch "$stamp"
+fi

@@ -1,0 +1,106 @@
+"""A shader program: its id, its GLSL text, and the full fragment shader it becomes.
+
+Ids are `lib/<family>/<name>` for the hand-written library and
+`gen/<grammar-version>/<seed>` for generated programs (DESIGN.md, contract 1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+from procmem.errors import ProcmemError
+
+PARAM_COUNT = 16
+"""Floats in the per-image parameter block `uniform vec4 uParams[4]`, each drawn in [0, 1)."""
+
+GLSL_VERSION = "#version 330"
+
+_MAIN_IMAGE = re.compile(
+    r"void\s+mainImage\s*\(\s*out\s+vec4\s+\w+\s*,\s*(in\s+)?vec2\s+\w+\s*\)"
+)
+_FORBIDDEN = {
+    "#version": "the wrapper adds '#version 330'; remove it from the program",
+    "iChannel": "texture inputs (iChannel0..3) are not provided; programs are self-contained",
+    "texture(": "texture sampling is not provided; programs are self-contained",
+    "gl_FragColor": "write to mainImage's `out vec4` argument instead of gl_FragColor",
+    "void main(": "define mainImage(out vec4, in vec2), not main(); the wrapper adds main()",
+}
+_DECLARED_BY_WRAPPER = re.compile(r"uniform\s+\w+\s+(iResolution|iTime|uParams)\b")
+
+
+class ProgramError(ProcmemError):
+    """A program's text is invalid (found without OpenGL) or it failed to compile."""
+
+
+def prelude() -> str:
+    """Shared GLSL helpers (hashes, noise, palettes, rotations) available to every program."""
+    return resources.files("shaders").joinpath("library/prelude.glsl").read_text()
+
+
+@dataclass(frozen=True)
+class Program:
+    """One GLSL program in the Shadertoy convention, plus its metadata."""
+
+    id: str
+    source: str
+    family: str
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def fragment_shader(self) -> str:
+        """The complete GLSL 330 fragment shader: header, prelude, program, main().
+
+        A `#line 1` directive precedes the program text so compiler messages give line
+        numbers in the program's own text.
+        """
+        return "\n".join(
+            [
+                GLSL_VERSION,
+                "uniform vec3 iResolution;",
+                "uniform float iTime;",
+                "uniform vec4 uParams[4];",
+                "out vec4 procmem_FragColor;",
+                "#define P(i) (uParams[(i) / 4][(i) % 4])",
+                prelude(),
+                "#line 1",
+                self.source,
+                "void main() {",
+                "    vec4 c = vec4(0.0, 0.0, 0.0, 1.0);",
+                "    mainImage(c, gl_FragCoord.xy);",
+                "    procmem_FragColor = vec4(clamp(c.rgb, 0.0, 1.0), 1.0);",
+                "}",
+                "",
+            ]
+        )
+
+
+def validate(program_id: str, source: str) -> list[str]:
+    """Problems with a program's text found without OpenGL (empty list: looks valid)."""
+    problems = []
+    if not _MAIN_IMAGE.search(source):
+        problems.append(
+            f"{program_id}: no 'void mainImage(out vec4 fragColor, in vec2 fragCoord)' found"
+        )
+    for needle, fix in _FORBIDDEN.items():
+        if needle in source:
+            problems.append(f"{program_id}: contains '{needle}': {fix}")
+    if m := _DECLARED_BY_WRAPPER.search(source):
+        problems.append(f"{program_id}: declares uniform '{m.group(1)}'; the wrapper declares it")
+    for open_, close in ("{}", "()", "[]"):
+        if source.count(open_) != source.count(close):
+            problems.append(
+                f"{program_id}: unbalanced '{open_}{close}' "
+                f"({source.count(open_)} open, {source.count(close)} close)"
+            )
+    return problems
+
+
+def check(program: Program) -> Program:
+    """Raise ProgramError listing every problem `validate` finds; return the program."""
+    problems = validate(program.id, program.source)
+    if problems:
+        raise ProgramError("; ".join(problems))
+    return program
