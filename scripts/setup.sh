@@ -46,9 +46,13 @@ fi
 stamp=.venv/.procmem-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing procmem and its dependencies into .venv (torch from local disk when present)"
-    .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-    .venv/bin/python -c "import procmem, torch, torchvision, timm, moderngl, faiss, webdataset" \
-        || { echo "setup: dependency install failed; see pip's messages above" >&2; exit 1; }
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+           .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1 ||
+       ! .venv/bin/python -c "import procmem, torch, torchvision, timm, moderngl, faiss, webdataset"; then
+        grep -v '^WARNING: Location' "$log" | tail -40 >&2
+        echo "setup: installing dependencies failed; pip's full log: $log" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
