@@ -89,6 +89,21 @@ def parse_size(size) -> tuple[int, int]:
     return w, h
 
 
+def check_batch(program_id: str, times, params) -> tuple[np.ndarray, np.ndarray]:
+    """`times` as float32 [N] and `params` as float32 [N, PARAM_COUNT], or a RenderInputError."""
+    times = np.asarray(times, dtype=np.float32).reshape(-1)
+    params = np.asarray(params, dtype=np.float32)
+    n = len(times)
+    if params.ndim == 1 and params.shape[0] == PARAM_COUNT and n == 1:
+        params = params[None]
+    if params.shape != (n, PARAM_COUNT):
+        raise RenderInputError(
+            f"params for {program_id} has shape {params.shape}, expected ({n}, "
+            f"{PARAM_COUNT}): one row of {PARAM_COUNT} floats per time"
+        )
+    return times, params
+
+
 class _Compiled:
     """A linked GL program with its empty vertex array and the uniforms it kept."""
 
@@ -214,16 +229,8 @@ class Renderer:
         import moderngl
 
         w, h = self.size if size is None else parse_size(size)
-        times = np.asarray(times, dtype=np.float32).reshape(-1)
-        params = np.asarray(params, dtype=np.float32)
+        times, params = check_batch(program.id, times, params)
         n = len(times)
-        if params.ndim == 1 and params.shape[0] == PARAM_COUNT and n == 1:
-            params = params[None]
-        if params.shape != (n, PARAM_COUNT):
-            raise RenderInputError(
-                f"params for {program.id} has shape {params.shape}, expected ({n}, "
-                f"{PARAM_COUNT}): one row of {PARAM_COUNT} floats per time"
-            )
         if out is None:
             out = np.empty((n, h, w, 3), np.uint8)
         elif out.shape != (n, h, w, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
