@@ -1,0 +1,26 @@
+// family: fractal
+// tags: burning-ship, escape-time, abs, multibrot
+// description: Burning Ship fractal z <- (|Re z| + i|Im z|)^p + c (Michelitsch & Rossler 1992) with p = 2 or 3, at varied zooms.
+void mainImage(out vec4 fragColor, in vec2 fragCoord) {
+    vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
+    bool cubic = P(3) > 0.7;
+    // boundary-rich spots (found by local variance of the escape count) for p = 2 and p = 3
+    vec2 spots[8] = vec2[8](vec2(0.0, -1.04), vec2(0.3, -1.14), vec2(-1.46, 0.0), vec2(-1.14, -0.41),
+                            vec2(-0.15, 0.9), vec2(-0.91, 0.14), vec2(0.47, 0.03), vec2(-1.19, 0.01));
+    int si = int(P(0) * 3.999) + (cubic ? 4 : 0);
+    float zoom = exp(-mix(0.0, 3.0, P(1)));
+    vec2 c = spots[si] + rot2(P(2) * 0.5 + 0.03 * iTime) * vec2(uv.x, -uv.y) * zoom;
+    vec2 z = vec2(0.0);
+    float n = 0.0;
+    for (int i = 0; i < 72; i++) {
+        z = abs(z);
+        vec2 z2 = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y);
+        z = (cubic ? vec2(z2.x * z.x - z2.y * z.y, z2.x * z.y + z2.y * z.x) : z2) + c;
+        if (dot(z, z) > 64.0) break;
+        n += 1.0;
+    }
+    float sn = n - log2(log2(max(dot(z, z), 1.0001)));
+    float t = clamp(sn / 72.0, 0.0, 1.0);
+    vec3 col = n > 71.0 ? ppal(0.4 + 0.4 * length(z - c), 12) * 0.5 : ppal(pow(t, mix(0.3, 0.8, P(4))) * mix(1.0, 3.0, P(5)), 8);
+    fragColor = vec4(col, 1.0);
+}
