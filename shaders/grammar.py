@@ -1,0 +1,499 @@
+"""The seeded program grammar: one integer seed -> one complete GLSL program.
+
+A program is a composition `colour(combine(pattern_i(transform(p))))`: a camera
+transform, 0-3 coordinate transforms (polar, kaleidoscopic fold, mirror, tiling, swirl,
+fbm domain warp, sphere/perspective maps, ...), 1-3 pattern functions each normalised
+to [0, 1] (fbm/ridged noise, Voronoi, sine interference, stripes/rings/checkers,
+truchet arcs, repeated SDF shapes, escape-time Julia orbits, ...) joined by a combiner
+(mix, product, min/max, difference, screen, domain modulation), and a colour mapping
+(cosine palette, HSV ramp, two/three-colour gradients, posterisation, per-channel
+patterns, bump lighting). The recipe follows the "procedural image programs" of
+Baradad et al. 2022 ("Procedural Image Programs for Representation Learning", the
+Shaders-21k set), made from a seed instead of collected.
+
+Design rules that keep >= 99% of seeds useful (docs/benchmarks.md, "Program grammar"):
+every pattern returns a value in [0, 1] with a contrast stretch tuned to its own
+distribution; combiners keep that range; colour maps have a minimum amplitude; spatial
+frequencies are bounded so no pattern is flat or sub-pixel noise; loops have
+compile-time bounds and a cost budget caps the expensive parts.
+
+Reproducible: only `random.Random(seed).random()` drives choices, numbers are printed
+with fixed precision, so the same (seed, version) gives byte-identical text anywhere.
+Per-image variety comes from the parameter block: each program reads `P(i)` (and
+`iTime`) for its camera, offsets, frequencies and palette phases.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from shaders.program import PARAM_COUNT, Program, ProgramError, check
+
+GRAMMAR_VERSION = "1"
+VERSIONS = ("1",)
+
+COST_BUDGET = 40.0
+"""Upper bound of a program's estimated per-pixel cost (units: one value-noise lookup).
+Keeps the median program fast on llvmpipe (the project goal: >= 200 images/s at 256 px)."""
+
+
+def _f(x: float) -> str:
+    """A GLSL float literal with fixed precision (negative values parenthesised)."""
+    s = f"{x:.3f}"
+    if s == "-0.000":
+        s = "0.000"
+    return f"({s})" if s.startswith("-") else s
+
+
+class _Builder:
+    """Draws choices from the seed and collects the program's parts as text."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.next_param = 0
+        self.tags: list[str] = []
+        self.parts: list[str] = []
+        self.functions: list[str] = []
+        self.cost = 0.0
+        self.zoom = 1.0  # how much the transforms magnify spatial frequency
+
+    def freq(self, lo: float, hi: float) -> str:
+        """A per-image spatial frequency in [lo, hi], lowered by the transforms' zoom
+        so composed programs stay above the pixel scale (no sub-pixel noise)."""
+        z = max(1.0, self.zoom) ** 0.75
+        return self.p(lo / z, hi / z)
+
+    # -- choices from the seed (only rng.random(): stable across Python versions) --
+    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        return lo + (hi - lo) * self.rng.random()
+
+    def i(self, lo: int, hi: int) -> int:
+        """An integer in [lo, hi], inclusive."""
+        return min(hi, lo + int(self.rng.random() * (hi - lo + 1)))
+
+    def pick(self, items):
+        return items[min(len(items) - 1, int(self.rng.random() * len(items)))]
+
+    def weighted(self, table):
+        """One name from [(name, weight), ...]."""
+        total = sum(w for _, w in table)
+        x = self.rng.random() * total
+        for name, w in table:
+            x -= w
+            if x < 0:
+                return name
+        return table[-1][0]
+
+    # -- per-image parameters --
+    def P(self) -> str:
+        """The next per-image parameter in [0, 1); after the 16th, scrambled re-uses."""
+        k = self.next_param
+        self.next_param += 1
+        if k < PARAM_COUNT:
+            return f"P({k})"
+        return f"fract(P({k % PARAM_COUNT}) * {_f(self.u(3.0, 9.0))} + {_f(self.u())})"
+
+    def p(self, lo: float, hi: float, min_frac: float = 0.35) -> str:
+        """A value varying per image within a seed-chosen sub-range of [lo, hi]."""
+        width = (hi - lo) * self.u(min_frac, 1.0)
+        a = lo + self.u(0.0, (hi - lo) - width)
+        return f"mix({_f(a)}, {_f(a + width)}, {self.P()})"
+
+    def offset(self, amp: float) -> str:
+        return f"(vec2({self.P()}, {self.P()}) - 0.5) * {_f(2 * amp)}"
+
+    def unit_vec(self) -> str:
+        a = self.u(0.0, 2.0 * math.pi)
+        return f"vec2({_f(math.cos(a))}, {_f(math.sin(a))})"
+
+
+# ---------------------------------------------------------------- transforms
+# Each takes the builder and returns GLSL statements transforming `p` in place.
+# Domains stay around [-1.5, 1.5] so patterns' frequencies keep their meaning.
+
+def _t_polar(b):
+    k = b.i(1, 4)
+    b.zoom *= max(1.0, 0.7 * k)
+    return [f"p = vec2(atan(p.y, p.x) / PI * {k}.0, length(p) * 2.0 - 1.0);"]
+
+
+def _t_logpolar(b):
+    k = b.i(1, 5)
+    b.zoom *= max(1.0, 0.7 * k)
+    return [f"p = vec2(atan(p.y, p.x) / PI * {k}.0, log(length(p) + 1e-3) * {b.p(0.6, 1.6)});"]
+
+
+def _t_kaleido(b):
+    n = b.pick([3, 4, 5, 6, 6, 8, 10, 12])
+    b.tags.append(f"symmetry:{n}")
+    fold = b.pick(["kaleido", "kaleido", "polarRepeat"])
+    return [f"p = {fold}(p, {n}.0);", f"p.x -= {b.p(0.0, 0.6)};"]
+
+
+def _t_mirror(b):
+    axis = b.pick(["p = abs(p);", "p.x = abs(p.x);", "p.y = abs(p.y);"])
+    return [axis, f"p -= {_f(b.u(0.1, 0.5))};"]
+
+
+def _t_tile(b):
+    k = b.u(2.0, 4.0)
+    b.zoom *= k
+    return [f"p = gr_tile(p, {b.p(1.5, k)});"]
+
+
+def _t_swirl(b):
+    s = b.pick([-1, 1])
+    b.zoom *= 1.5
+    return [f"p = rot2({s}.0 * {b.p(1.5, 5.0)} * exp(-{_f(b.u(0.5, 2.0))} * dot(p, p))) * p;"]
+
+
+def _t_warp(b):
+    b.cost += 8
+    return [f"p += {b.p(0.15, 0.6)} * (vec2(fbm(p * {_f(b.u(1.0, 3.0))} + {b.offset(20.0)}, 4), "
+            f"fbm(p.yx * {_f(b.u(1.0, 3.0))} + 31.7, 4)) - 0.5);"]
+
+
+def _t_sine(b):
+    return [f"p += {b.p(0.05, 0.25)} * sin(p.yx * {b.p(2.0, 8.0)} + iTime + {_f(b.u(0, 6.28))});"]
+
+
+def _t_curl(b):
+    b.cost += 2
+    return [f"p += {b.p(0.1, 0.35)} * curl2(p * {_f(b.u(1.0, 3.0))} + {b.offset(20.0)});"]
+
+
+def _t_sphere(b):
+    return [f"p = gr_sphere(p, {b.p(0.8, 1.6)});"]
+
+
+def _t_perspective(b):
+    b.zoom *= 2.0
+    return [f"p = gr_plane(p, {b.p(0.3, 0.7)});"]
+
+
+def _t_shear(b):
+    return [f"p = mat2(1.0, {b.p(-0.8, 0.8)}, {b.p(-0.4, 0.4)}, 1.0) * p;"]
+
+
+TRANSFORMS = {
+    "polar": (_t_polar, 2.0), "logpolar": (_t_logpolar, 1.0), "kaleido": (_t_kaleido, 3.0),
+    "mirror": (_t_mirror, 1.5), "tile": (_t_tile, 1.5), "swirl": (_t_swirl, 1.5),
+    "warp": (_t_warp, 2.0), "curl": (_t_curl, 1.0), "sinewave": (_t_sine, 1.5), "sphere": (_t_sphere, 1.0),
+    "perspective": (_t_perspective, 1.0), "shear": (_t_shear, 0.7),
+}
+"""Coordinate transforms and their relative frequency in the grammar."""
+
+
+# ---------------------------------------------------------------- patterns
+# Each returns (cost, GLSL body lines) of `float patN(vec2 p)` returning a value in [0, 1].
+
+def _pat_fbm(b):
+    oct_ = b.i(3, 6)
+    b.cost += oct_
+    return [f"float n = fbm(p * {b.freq(1.5, 5.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
+            "return smoothstep(0.22, 0.78, n);"]
+
+
+def _pat_ridged(b):
+    oct_ = b.i(3, 6)
+    b.cost += 1.5 * oct_
+    return [f"float n = ridged(p * {b.freq(1.0, 3.0)} + {b.offset(50.0)}, {oct_});",
+            "return smoothstep(0.1, 0.8, n);"]
+
+
+def _pat_simplex(b):
+    oct_ = b.i(2, 6)
+    b.cost += 1.5 * oct_
+    return [f"float n = sfbm(p * {b.freq(1.0, 4.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
+            f"return smoothstep(-0.6, 0.6, n * {_f(b.u(0.8, 1.5))});"]
+
+
+def _pat_voronoi(b):
+    b.cost += 9
+    mode = b.pick(["f1", "edges", "cells", "f2"])
+    b.tags.append(f"voronoi:{mode}")
+    lines = [f"vec4 v = voronoi(p * {b.freq(2.0, 7.0)} + {b.offset(30.0)}, {_f(b.u(0.5, 1.0))});"]
+    if mode == "f1":
+        lines.append("return clamp(v.x * 1.5, 0.0, 1.0);")
+    elif mode == "f2":
+        lines.append("return clamp(v.y * 1.1, 0.0, 1.0);")
+    elif mode == "edges":
+        lines.append(f"return smoothstep(0.0, {b.p(0.05, 0.3)}, v.y - v.x);")
+    else:
+        lines.append("return v.z;")
+    return lines
+
+
+def _pat_waves(b):
+    n = b.i(2, 5)
+    b.cost += 0.3 * n
+    terms = []
+    for _ in range(n):
+        terms.append(f"sin(dot(p, {b.unit_vec()}) * {_f(b.u(3.0, 12.0))} * s + "
+                     f"{_f(b.u(0, 6.28))} + iTime * {_f(b.u(-1, 1))})")
+    return [f"float s = {b.freq(0.6, 1.5)};", f"float w = ({' + '.join(terms)}) / {n}.0;",
+            f"return 0.5 + 0.5 * sin(w * {_f(b.u(1.5, 4.0))} + {b.P()} * 6.283);"]
+
+
+def _pat_stripes(b):
+    hard = b.u() < 0.5
+    lines = [f"float s = sin(dot(p, {b.unit_vec()}) * {b.freq(4.0, 16.0)} + {b.P()} * 6.283);"]
+    if hard:
+        lines.append(f"return smoothstep(-{_f(b.u(0.05, 0.3))}, {_f(b.u(0.05, 0.3))}, s);")
+    else:
+        lines.append("return 0.5 + 0.5 * s;")
+    return lines
+
+
+def _pat_rings(b):
+    return [f"float r = length(p - {b.offset(0.5)});",
+            f"return 0.5 + 0.5 * sin(r * {b.freq(6.0, 22.0)} - iTime + {b.P()} * 6.283);"]
+
+
+def _pat_checker(b):
+    return [f"vec2 q = p * {b.freq(2.0, 7.0)};",
+            f"return smoothstep(-{_f(b.u(0.05, 0.4))}, {_f(b.u(0.05, 0.4))}, "
+            "sin(q.x * PI) * sin(q.y * PI));"]
+
+
+def _pat_truchet(b):
+    b.cost += 2
+    return [f"float d = truchet(p * {b.freq(2.5, 7.0)} + {b.offset(20.0)}).x;",
+            f"return 1.0 - smoothstep(0.0, {b.p(0.06, 0.2)}, d);"]
+
+
+def _pat_shapes(b):
+    shape = b.pick(["circle", "box", "ring", "cross", "star"])
+    b.tags.append(f"shape:{shape}")
+    b.cost += 1.5
+    lines = [f"vec2 q = p * {b.freq(2.0, 6.0)} + {b.offset(5.0)};",
+             "vec2 id = floor(q);",
+             "q = fract(q) - 0.5;",
+             f"q = rot2({_f(b.u(0, 3.14))} * hash12(id) + {b.P()}) * q;",
+             f"float r = {b.p(0.18, 0.38)} * (0.7 + 0.3 * hash12(id + 7.0));"]
+    if shape == "circle":
+        lines.append("float d = sdCircle(q, r);")
+    elif shape == "box":
+        lines.append("float d = sdBox2(q, vec2(r, r * 0.7));")
+    elif shape == "ring":
+        lines.append("float d = abs(length(q) - r) - 0.06;")
+    elif shape == "cross":
+        lines.append("vec2 a = abs(q); float d = min(max(a.x - r, a.y - 0.08), max(a.y - r, a.x - 0.08));")
+    else:
+        k = b.i(3, 7)
+        lines.append(f"float a = atan(q.y, q.x); float d = length(q) - r * (0.75 + 0.25 * cos({k}.0 * a));")
+    if b.u() < 0.5:
+        lines.append(f"return 1.0 - smoothstep(-0.02, {_f(b.u(0.02, 0.12))}, d);")
+    else:
+        lines.append(f"return 0.5 + 0.5 * cos(d * {_f(b.u(12.0, 30.0))});")
+    return lines
+
+
+_JULIA = [(-0.8, 0.156), (-0.4, 0.6), (0.285, 0.01), (-0.70176, -0.3842), (-0.835, -0.2321),
+          (0.355, 0.355), (-0.54, 0.54), (-0.123, 0.745), (0.37, 0.1), (-0.75, 0.11)]
+
+
+def _pat_julia(b):
+    b.cost += 12
+    cx, cy = b.pick(_JULIA)
+    return [f"vec2 z = p * {b.p(0.9, 1.6)} + {b.offset(0.15)};",
+            f"vec2 c = vec2({_f(cx)}, {_f(cy)}) + {b.offset(0.02)};",
+            "return gr_julia(z, c);"]
+
+
+def _pat_hex(b):
+    b.cost += 1
+    return [f"float d = gr_hexdist(p * {b.freq(3.0, 8.0)} + {b.offset(10.0)});",
+            f"return smoothstep({_f(b.u(0.3, 0.42))}, 0.5, d);" if b.u() < 0.5
+            else f"return 0.5 + 0.5 * cos(d * {_f(b.u(12.0, 30.0))});"]
+
+
+def _pat_spiral(b):
+    arms = b.i(1, 6)
+    return [f"vec2 q = p - {b.offset(0.4)};",
+            f"float s = atan(q.y, q.x) / TAU * {arms}.0 + log(length(q) + 1e-3) * {b.freq(0.6, 2.5)};",
+            f"return 0.5 + 0.5 * sin(TAU * (s + {b.P()}) + iTime);"]
+
+
+PATTERNS = {
+    "fbm": (_pat_fbm, 2.0), "ridged": (_pat_ridged, 1.2), "simplex": (_pat_simplex, 1.2), "voronoi": (_pat_voronoi, 2.0),
+    "waves": (_pat_waves, 1.5), "stripes": (_pat_stripes, 1.0), "rings": (_pat_rings, 0.8),
+    "checker": (_pat_checker, 0.7), "truchet": (_pat_truchet, 1.0), "shapes": (_pat_shapes, 1.5),
+    "julia": (_pat_julia, 0.8), "hex": (_pat_hex, 0.8), "spiral": (_pat_spiral, 0.7),
+}
+"""Pattern functions and their relative frequency in the grammar."""
+
+
+# ---------------------------------------------------------------- combiners
+# Joining pattern values a, b (both in [0, 1]) into one value in [0, 1].
+
+COMBINERS = {
+    "mix": lambda b, x, y: f"mix({x}, {y}, {b.p(0.3, 0.7)})",
+    "product": lambda b, x, y: f"sqrt({x} * {y})",
+    "min": lambda b, x, y: f"min({x}, {y})",
+    "max": lambda b, x, y: f"max({x}, {y})",
+    "difference": lambda b, x, y: f"clamp(abs({x} - {y}) * 1.6, 0.0, 1.0)",
+    "screen": lambda b, x, y: f"1.0 - (1.0 - {x}) * (1.0 - {y})",
+    "bands": lambda b, x, y: f"fract({x} + {y} * {_f(b.u(0.5, 1.5))})",
+    "modulate": None,  # b's value displaces a's domain: handled in _field
+    "select": None,  # a third pattern picks between a and b: handled in _field
+}
+_COMBINER_WEIGHTS = [("mix", 2.0), ("product", 1.2), ("min", 0.8), ("max", 0.8),
+                     ("difference", 1.0), ("screen", 0.8), ("bands", 0.6),
+                     ("modulate", 1.5), ("select", 0.8)]
+
+
+# ---------------------------------------------------------------- colour maps
+# Each turns `v` (and, for per-channel maps, a vec3 `vv`) into `col`.
+
+def _c_palette(b):
+    a = ", ".join(_f(b.u(0.35, 0.65)) for _ in range(3))
+    amp = ", ".join(_f(b.u(0.35, 0.55)) for _ in range(3))
+    c = ", ".join(_f(b.pick([0.5, 1.0, 1.0, 1.5, 2.0])) for _ in range(3))
+    d = ", ".join(_f(b.u()) for _ in range(3))
+    return [f"vec3 col = palette(v * {b.p(0.6, 1.5)} + {b.P()}, vec3({a}), vec3({amp}), "
+            f"vec3({c}), vec3({d}));"]
+
+
+def _c_hsv(b):
+    return [f"vec3 col = hsv2rgb(vec3({b.P()} + v * {b.p(0.15, 0.8)}, {b.p(0.45, 0.95)}, "
+            f"mix({_f(b.u(0.05, 0.3))}, 1.0, v)));"]
+
+
+def _rand_colour(b, light: bool) -> str:
+    lo, hi = (0.65, 1.0) if light else (0.0, 0.3)
+    return f"hsv2rgb(vec3({_f(b.u())} + {b.P()} * 0.3, {_f(b.u(0.2, 0.9))}, {_f(b.u(lo, hi))}))"
+
+
+def _c_gradient2(b):
+    return [f"vec3 col = mix({_rand_colour(b, False)}, {_rand_colour(b, True)}, v);"]
+
+
+def _c_gradient3(b):
+    mid = f"hsv2rgb(vec3({_f(b.u())}, {_f(b.u(0.5, 1.0))}, {_f(b.u(0.45, 0.75))}))"
+    return [f"vec3 c0 = {_rand_colour(b, False)};", f"vec3 c1 = {mid};",
+            f"vec3 c2 = {_rand_colour(b, True)};",
+            "vec3 col = v < 0.5 ? mix(c0, c1, v * 2.0) : mix(c1, c2, v * 2.0 - 1.0);"]
+
+
+def _c_channels(b):
+    return [f"vec3 col = mix(vv, vv.gbr, {_f(b.u(0.0, 0.3))});"]
+
+
+COLOURS = {
+    "palette": (_c_palette, 3.0), "hsv": (_c_hsv, 1.5), "gradient2": (_c_gradient2, 1.5),
+    "gradient3": (_c_gradient3, 1.2), "channels": (_c_channels, 1.0),
+}
+"""Colour mappings and their relative frequency in the grammar."""
+
+
+# ---------------------------------------------------------------- assembly
+
+def _weighted(b, table: dict) -> str:
+    return b.weighted([(name, w) for name, (_, w) in table.items()])
+
+
+def _field(b, names: list[str]) -> list[str]:
+    """`float field(vec2 p)`: the patterns joined by a combiner (value in [0, 1])."""
+    if len(names) == 1:
+        return ["return pat0(p);"]
+    op = b.weighted([(n, w) for n, w in _COMBINER_WEIGHTS if len(names) == 3 or n != "select"])
+    if len(names) == 3 and op != "select":
+        op = "select"
+    b.tags.append(f"combine:{op}")
+    if op == "modulate":
+        return [f"return pat0(p + {b.p(0.2, 0.8)} * (pat1(p) - 0.5) * {b.unit_vec()});"]
+    if op == "select":
+        edge = _f(b.u(0.03, 0.2))
+        return [f"float m = smoothstep(0.5 - {edge}, 0.5 + {edge}, pat2(p));",
+                "return mix(pat0(p), pat1(p), m);"]
+    return [f"return {COMBINERS[op](b, 'pat0(p)', 'pat1(p)')};"]
+
+
+def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
+    """The program `gen/<version>/<seed>`: same (seed, version), same text, any machine."""
+    if version not in VERSIONS:
+        raise ProgramError(
+            f"unknown grammar version {version!r} for seed {seed}; known: {', '.join(VERSIONS)} "
+            f"(ids look like gen/{GRAMMAR_VERSION}/<seed>)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ProgramError(f"grammar seed must be a non-negative integer, got {seed!r}")
+    b = _Builder(seed)
+    pid = f"gen/{version}/{seed}"
+
+    # depth of the composition, drawn from the seed
+    n_transforms = b.weighted([(0, 1.0), (1, 2.5), (2, 2.0), (3, 0.8)])
+    n_patterns = b.weighted([(1, 2.0), (2, 2.5), (3, 0.8)])
+    colour = _weighted(b, COLOURS)
+
+    # camera: per-image rotation, zoom and shift, so one program yields many images
+    warp = [f"p = rot2({b.P()} * 6.283) * p * {b.p(0.7, 1.4)} + {b.offset(0.35)};"]
+    used_t = []
+    for _ in range(n_transforms):
+        name = _weighted(b, TRANSFORMS)
+        if name in used_t:
+            continue
+        used_t.append(name)
+        warp += TRANSFORMS[name][0](b)
+    for t in used_t or ["none"]:
+        b.tags.append(f"transform:{t}")
+
+    patterns = []
+    funcs = []
+    copies = 3 if colour == "channels" else 1
+    for k in range(n_patterns):
+        name = _weighted(b, PATTERNS)
+        cost_before = b.cost
+        body = PATTERNS[name][0](b)
+        if (b.cost - cost_before) * copies + cost_before > COST_BUDGET and k > 0:
+            # over budget: replace by a cheap pattern
+            b.cost = cost_before
+            name = b.pick(["waves", "stripes", "rings", "spiral", "checker"])
+            body = PATTERNS[name][0](b)
+        patterns.append(name)
+        funcs.append(f"float pat{k}(vec2 p) {{\n    " + "\n    ".join(body) + "\n}")
+        b.tags.append(f"pattern:{name}")
+    field_body = _field(b, patterns)
+
+    post = []
+    if b.u() < 0.25:
+        levels = b.i(3, 7)
+        post.append(f"v = floor(v * {levels}.0 + 0.5) / {levels}.0;")
+        b.tags.append("colour:posterise")
+    b.tags.append(f"colour:{colour}")
+    colour_lines = COLOURS[colour][0](b)
+    if b.u() < 0.25 and colour != "channels":
+        # bump lighting from screen-space derivatives, in p units (resolution independent)
+        colour_lines.append(f"vec3 nrm = normalize(vec3(-vec2(dFdx(v), dFdy(v)) * iResolution.y, "
+                            f"{_f(b.u(6.0, 16.0))}));")
+        colour_lines.append(f"col *= 0.55 + 0.6 * max(dot(nrm, normalize(vec3({_f(b.u(-1, 1))}, "
+                            f"{_f(b.u(-1, 1))}, 0.8))), 0.0);")
+        b.tags.append("colour:lit")
+
+    main = ["vec2 p = (2.0 * fragCoord - iResolution.xy) / iResolution.y;",
+            "p = warp(p);"]
+    if colour == "channels":
+        o1, o2 = b.offset(0.15), b.offset(0.15)
+        a = b.u(0.1, 0.5)
+        main.append(f"vec3 vv = vec3(field(p), field(rot2({_f(a)}) * p + {o1}), "
+                    f"field(rot2({_f(-a)}) * p * {_f(b.u(0.85, 1.15))} + {o2}));")
+        main.append("float v = dot(vv, vec3(0.333));")
+    else:
+        main.append("float v = field(p);")
+    main += post + colour_lines + ["fragColor = vec4(col, 1.0);"]
+
+    text = "\n".join([
+        f"// {pid}: generated by shaders/grammar.py (grammar version {version}, seed {seed})",
+        f"// tags: {', '.join(b.tags)}",
+        "vec2 warp(vec2 p) {\n    " + "\n    ".join(warp) + "\n    return p;\n}",
+        *funcs,
+        "float field(vec2 p) {\n    " + "\n    ".join(field_body) + "\n}",
+        "void mainImage(out vec4 fragColor, in vec2 fragCoord) {\n    "
+        + "\n    ".join(main) + "\n}",
+        "",
+    ])
+    desc = f"{' -> '.join(used_t) or 'camera'} | {' + '.join(patterns)} | {colour}"
+    return check(Program(id=pid, source=text, family="generated", tags=tuple(b.tags),
+                         description=desc, meta={"cost": b.cost, "seed": seed,
+                                                 "version": version}))
