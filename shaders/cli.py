@@ -1,7 +1,166 @@
-"""Command-line subcommands for the shaders stage (registered by procmem.cli)."""
+"""`procmem shaders ...`: list, show, render and preview the GLSL programs.
+
+Programs follow Baradad et al. 2022 ("Procedural Image Programs for Representation
+Learning"): each is a Shadertoy-style fragment program; every image is one (program, time,
+16 parameters in [0, 1)) rendered headlessly (moderngl, EGL). Rendering imports live inside
+the handlers so `procmem --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+
+_EPILOG = """Programs are GLSL fragment shaders in the Shadertoy convention (mainImage, iResolution,
+iTime) plus 16 per-image parameters P(0..15) drawn uniformly in [0, 1): one program gives
+many different images, which is what makes a few thousand programs a useful pretraining set
+(Baradad et al. 2022 use 21k programs). Ids: lib/<family>/<name> (hand-written library) or
+gen/<version>/<seed> (made by the seeded grammar)."""
+
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `procmem shaders list|show|render|sheet`."""
+    p = sub.add_parser("shaders", help="list, show, render and preview the GLSL programs",
+                       description=__doc__.split("\n\n")[0], epilog=_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = p.add_subparsers(dest="shaders_command", metavar="ACTION")
+    s.required = True
+
+    q = s.add_parser("list", help="print the library's programs: id, family, tags")
+    q.add_argument("--family", help="only this family (e.g. noise); see the second column")
+    q.set_defaults(func=cmd_list)
+
+    q = s.add_parser("show", help="print a program's metadata and GLSL text")
+    q.add_argument("id", help="lib/<family>/<name> or gen/<version>/<seed>")
+    q.set_defaults(func=cmd_show)
+
+    q = s.add_parser("render", help="render one image of a program to a PNG",
+                     description="Render one frame of a program; its 16 parameters are drawn "
+                     "uniformly in [0, 1) from --seed, as in training.")
+    q.add_argument("id", help="lib/<family>/<name> or gen/<version>/<seed>")
+    q.add_argument("--out", required=True, help="PNG file to write")
+    q.add_argument("--size", type=int, default=256,
+                   help="image side in pixels (default 256, the size shards are made at)")
+    q.add_argument("--time", type=float, default=0.0, help="iTime, seconds (default 0)")
+    q.add_argument("--seed", type=int, default=0, help="seed for the parameter draw (default 0)")
+    q.set_defaults(func=cmd_render)
+
+    q = s.add_parser("sheet", help="a contact sheet of many programs (PNG, optionally live)",
+                     description="Render programs into a captioned grid: the whole library "
+                     "(default), one --family, or --generated N programs from the grammar "
+                     "(seeds --seed .. --seed+N-1). Each program shows --n frames with "
+                     "parameters drawn from (--seed, its position); a program that fails to "
+                     "compile or hangs gets a red cell and is reported.")
+    which = q.add_mutually_exclusive_group()
+    which.add_argument("--family", help="only the library programs of this family")
+    which.add_argument("--generated", type=int, metavar="N",
+                       help="N programs made by shaders.grammar (gen/<version>/<seed>)")
+    q.add_argument("--out", required=True, help="PNG file to write")
+    q.add_argument("--n", type=int, default=1,
+                   help="frames per program (default 1; with >1 each program is a row)")
+    q.add_argument("--size", type=int, default=128, help="frame side in pixels (default 128)")
+    q.add_argument("--seed", type=int, default=0,
+                   help="seed for parameters (and first grammar seed); default 0")
+    q.add_argument("--window", action="store_true",
+                   help="also show the sheet live in a window (needs DISPLAY/WAYLAND_DISPLAY)")
+    q.set_defaults(func=cmd_sheet)
+
+
+def cmd_list(args) -> int:
+    from shaders import registry
+
+    progs = registry.select(args.family)
+    width = max(len(p.id) for p in progs)
+    fam = max(len(p.family) for p in progs)
+    for p in progs:
+        print(f"{p.id:<{width}}  {p.family:<{fam}}  {', '.join(p.tags)}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from shaders import registry
+
+    p = registry.get(args.id)
+    print(f"id: {p.id}\nfamily: {p.family}\ntags: {', '.join(p.tags)}")
+    if p.description:
+        print(f"description: {p.description}")
+    print()
+    print(p.source.rstrip())
+    return 0
+
+
+def _renderer_for(programs, size):
+    """A plain Renderer for the trusted library; a watchdog SafeRenderer for generated code."""
+    if any(p.id.startswith("gen/") for p in programs):
+        from generators.watchdog import SafeRenderer
+
+        return SafeRenderer(size=size)
+    from generators.render import Renderer
+
+    return Renderer(size=size)
+
+
+def _check_positive(name: str, value: int) -> None:
+    from procmem.errors import ProcmemError
+
+    if value < 1:
+        raise ProcmemError(f"{name} must be at least 1, got {value}")
+
+
+def cmd_render(args) -> int:
+    from generators.render import random_params
+    from generators.sheet import save_png
+    from shaders import registry
+
+    _check_positive("--size", args.size)
+    program = registry.get(args.id)
+    renderer = _renderer_for([program], args.size)
+    try:
+        frame = renderer.render(program, [args.time], random_params(args.seed, 1))[0]
+    finally:
+        renderer.close()
+    print(f"wrote {save_png(args.out, frame)} ({program.id}, {args.size} px, "
+          f"time {args.time}, seed {args.seed})")
+    return 0
+
+
+def _programs(args):
+    from procmem.errors import ProcmemError
+    from shaders import registry
+
+    if args.generated is None:
+        return registry.select(args.family)
+    _check_positive("--generated", args.generated)
+    try:
+        from shaders import grammar
+    except ImportError:
+        raise ProcmemError("--generated needs shaders.grammar, which is not in this checkout; "
+                           "use --family or the library") from None
+    return [grammar.generate(s) for s in range(args.seed, args.seed + args.generated)]
+
+
+def cmd_sheet(args) -> int:
+    from generators.sheet import SheetWindow, render_program_sheet, save_png
+
+    _check_positive("--n", args.n)
+    _check_positive("--size", args.size)
+    programs = _programs(args)
+    window = SheetWindow(title=f"procmem shaders sheet ({len(programs)} programs)") \
+        if args.window else None
+    renderer = _renderer_for(programs, args.size)
+    try:
+        sheet, failures = render_program_sheet(
+            renderer, programs, per_program=args.n, size=args.size, seed=args.seed,
+            on_update=window.show if window else None)
+    finally:
+        renderer.close()
+    path = save_png(args.out, sheet)
+    print(f"wrote {path}: {len(programs)} programs x {args.n} frames at {args.size} px")
+    for f in failures:
+        print(f"failed: {f}", file=sys.stderr)
+    if window is not None:
+        window.show(sheet)
+        print("close the window to finish")
+        window.wait_closed()
+        window.close()
+    return 1 if failures else 0
