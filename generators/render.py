@@ -178,7 +178,8 @@ class Renderer:
     @property
     def info(self) -> dict:
         """GL_RENDERER, GL_VERSION and GL_VENDOR of this process's context."""
-        i = self.ctx.info
+        with self.ctx as ctx:
+            i = ctx.info
         return {k: i[k] for k in ("GL_RENDERER", "GL_VERSION", "GL_VENDOR")}
 
     def cached_ids(self) -> list[str]:
@@ -193,18 +194,18 @@ class Renderer:
             self._cache.move_to_end(key)
             return hit
         check(program)
-        ctx = self.ctx
-        try:
-            prog = ctx.program(vertex_shader=VERTEX_SHADER,
-                               fragment_shader=program.fragment_shader())
-        except Exception as e:  # moderngl.Error carries the compiler log
-            raise ShaderCompileError(program.id, str(e), program.source) from None
-        compiled = _Compiled(ctx, prog)
-        self.compiles += 1
-        self._cache[key] = compiled
-        while len(self._cache) > self.cache_size:
-            _, old = self._cache.popitem(last=False)
-            old.release()
+        with self.ctx as ctx:
+            try:
+                prog = ctx.program(vertex_shader=VERTEX_SHADER,
+                                   fragment_shader=program.fragment_shader())
+            except Exception as e:  # moderngl.Error carries the compiler log
+                raise ShaderCompileError(program.id, str(e), program.source) from None
+            compiled = _Compiled(ctx, prog)
+            self.compiles += 1
+            self._cache[key] = compiled
+            while len(self._cache) > self.cache_size:
+                _, old = self._cache.popitem(last=False)
+                old.release()
         return compiled
 
     def _target(self, wh: tuple[int, int]):
@@ -241,27 +242,31 @@ class Renderer:
         if n == 0:
             return out
         compiled = self.compile(program)
-        fbo, scratch = self._target((w, h))
-        fbo.use()
-        if compiled.resolution is not None:
-            compiled.resolution.value = (float(w), float(h), 1.0)
-        for i in range(n):
-            if compiled.time is not None:
-                compiled.time.value = float(times[i])
-            if compiled.params is not None:
-                compiled.params.write(params[i, : compiled.param_floats].tobytes())
-            compiled.vao.render(moderngl.TRIANGLES, vertices=3)
-            fbo.read_into(scratch, components=3, alignment=1)
-            out[i] = scratch[::-1]
+        # Make this renderer's context current: another Renderer in this process may have
+        # been used (or closed) since, and GL calls go to whichever context is current.
+        with self.ctx:
+            fbo, scratch = self._target((w, h))
+            fbo.use()
+            if compiled.resolution is not None:
+                compiled.resolution.value = (float(w), float(h), 1.0)
+            for i in range(n):
+                if compiled.time is not None:
+                    compiled.time.value = float(times[i])
+                if compiled.params is not None:
+                    compiled.params.write(params[i, : compiled.param_floats].tobytes())
+                compiled.vao.render(moderngl.TRIANGLES, vertices=3)
+                fbo.read_into(scratch, components=3, alignment=1)
+                out[i] = scratch[::-1]
         return out
 
     def close(self) -> None:
         """Release every GL object and the context (safe to call twice)."""
         if self._ctx is not None and self._pid == os.getpid():
-            for c in self._cache.values():
-                c.release()
-            for fbo, _ in self._targets.values():
-                fbo.release()
+            with self._ctx:
+                for c in self._cache.values():
+                    c.release()
+                for fbo, _ in self._targets.values():
+                    fbo.release()
             self._ctx.release()
         self._cache.clear()
         self._targets.clear()

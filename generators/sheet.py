@@ -156,7 +156,7 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
                          on_update: Callable[[Image.Image], object] | None = None
                          ) -> tuple[Image.Image, list[str]]:
     """Render `per_program` frames of each program (params drawn from (seed, program index))
-    into a contact sheet captioned with ids; one row per program when `per_program` > 1.
+    into a near-square contact sheet captioned with ids, a program's frames side by side.
 
     A program that fails (compile error, watchdog timeout) gets an empty red-bordered cell and
     its error is returned in the list of failures, so one bad program never spoils a sheet.
@@ -169,7 +169,8 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
 
     w, h = parse_size(size)
     frames, captions, borders, failures = [], [], [], []
-    cols = per_program if per_program > 1 else None
+    # whole programs per row, as many rows as columns of cells (a near-square sheet)
+    cols = per_program * max(1, round(math.sqrt(len(programs) / per_program)))
     bar = tqdm(programs, desc="rendering programs", unit="program", disable=not progress)
     for k, program in enumerate(bar):
         rng = np.random.default_rng([seed, k])
@@ -183,7 +184,7 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
             imgs = [np.zeros((h, w, 3), np.uint8)] * per_program
             borders += ["red"] * per_program
         frames += imgs
-        captions += [program.id] + [f"  frame {i + 1}" for i in range(1, per_program)]
+        captions += [program.id] + [""] * (per_program - 1)
         if on_update is not None:
             on_update(contact_sheet(frames, captions=captions, cols=cols, borders=borders))
     sheet = contact_sheet(frames, captions=captions, cols=cols, borders=borders)

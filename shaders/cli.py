@@ -57,7 +57,7 @@ def register(sub) -> None:
                        help="N programs made by shaders.grammar (gen/<version>/<seed>)")
     q.add_argument("--out", required=True, help="PNG file to write")
     q.add_argument("--n", type=int, default=1,
-                   help="frames per program (default 1; with >1 each program is a row)")
+                   help="frames per program, side by side (default 1)")
     q.add_argument("--size", type=int, default=128, help="frame side in pixels (default 128)")
     q.add_argument("--seed", type=int, default=0,
                    help="seed for parameters (and first grammar seed); default 0")

@@ -123,3 +123,14 @@ def test_renderer_pickles_as_settings_and_context_is_lazy():
     assert r._ctx is None  # nothing created until the first render
     r2 = pickle.loads(pickle.dumps(r))
     assert (r2.size, r2.cache_size, r2._ctx) == ((32, 16), 3, None)
+
+
+def test_two_renderers_in_one_process_do_not_disturb_each_other(renderer):
+    p = registry.library()[0]
+    params = random_params(3, 1)
+    before = renderer.render(p, [0.0], params)
+    other = Renderer(size=16)
+    other.render(VERTICAL, [0.0], np.zeros((1, PARAM_COUNT)))
+    assert np.array_equal(renderer.render(p, [0.0], params), before)
+    other.close()  # closing the other context leaves this one working
+    assert np.array_equal(renderer.render(p, [0.0], params), before)
