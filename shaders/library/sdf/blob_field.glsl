@@ -1,17 +1,30 @@
 // family: sdf
 // tags: raymarch, smooth-union, soft-shadow, spheres
 // description: Spheres melted together by smooth union over a floor, lit with soft shadows and ambient occlusion.
-float blobK() { return mix(0.15, 0.6, P(1)); }
+// Sphere centres and radii, computed once per pixel (not per march step) in setupBlobs().
+vec4 blobs[5];
+int blobCount;
+float blobK;
 
-float map(vec3 p) {
-    float d = p.y + 1.0;
-    int n = 3 + int(P(0) * 4.0);
-    for (int i = 0; i < 7; i++) {
-        if (i >= n) break;
+void setupBlobs() {
+    blobCount = 3 + int(P(0) * 3.0);
+    blobK = mix(0.15, 0.6, P(1));
+    for (int i = 0; i < 5; i++) {
         float fi = float(i);
         vec3 c = vec3(sin(fi * 2.4 + iTime * 0.3 + P(2) * TAU), 0.3 * cos(fi * 1.7 + iTime * 0.5),
                       cos(fi * 2.4 + P(3) * TAU)) * mix(0.6, 1.4, P(4));
-        d = smin(d, sdSphere(p - c, 0.35 + 0.25 * hash11(fi + P(5) * 13.0)), blobK());
+        blobs[i] = vec4(c, 0.35 + 0.25 * hash11(fi + P(5) * 13.0));
+    }
+}
+
+float map(vec3 p) {
+    float d = p.y + 1.0;
+    // bounding sphere around all blobs: far from it, its distance is a safe lower bound
+    float bound = length(p) - 2.6;
+    if (bound > 0.3) return min(d, bound);
+    for (int i = 0; i < 5; i++) {
+        if (i >= blobCount) break;
+        d = smin(d, sdSphere(p - blobs[i].xyz, blobs[i].w), blobK);
     }
     return d;
 }
@@ -19,6 +32,7 @@ SDF_TOOLKIT(map)
 
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
+    setupBlobs();
     float a = P(6) * TAU + iTime * 0.1;
     vec3 ro = vec3(3.5 * sin(a), mix(0.2, 2.5, P(7)), 3.5 * cos(a));
     vec3 rd = camera(ro, vec3(0.0)) * normalize(vec3(uv, 1.8));
