@@ -1,0 +1,23 @@
+"""Small real memories (SQLite + FAISS on disk) for the memory tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def unit(x):
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def blobs():
+    """Three well-separated Gaussian classes in 16-d, 60 items each (+ 30 held-out queries)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16)) * 3
+    y = np.repeat(np.arange(3), 70)
+    x = unit(centres[y] + rng.normal(size=(len(y), 16)))
+    test = np.zeros(len(y), bool)
+    test[np.arange(len(y)) % 7 == 0] = True
+    return x[~test], y[~test], x[test], y[test]

@@ -1,0 +1,158 @@
+"""VisualMemory on disk: persistence, bad input, fingerprints, backends, corruption."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from memory.errors import BadVectorsError, CorruptStoreError, FingerprintError, IdError, MemoryStoreError
+from memory.store import VisualMemory, vector_sha256
+from memory.verify import verify
+
+
+def test_round_trip_keeps_items_names_sources_and_log(tmp_path, blobs):
+    x, y, xq, yq = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "enc-A")
+    ids = m.add(x, y, sources=[f"s/{i}.png" for i in range(len(x))], label_names={0: "a", 1: "b", 2: "c"})
+    s1, i1 = m.search(xq, 5)
+    m.close()
+    meta = json.loads((tmp_path / "m" / "memory.json").read_text())
+    assert meta["dim"] == 16 and meta["metric"] == "cosine" and meta["fingerprint"] == "enc-A"
+    assert meta["version"] == 1 and meta["index"] == "flat"
+    m = VisualMemory.open(tmp_path / "m")
+    s2, i2 = m.search(xq, 5)
+    assert np.array_equal(i1, i2) and np.allclose(s1, s2)
+    assert m.label_names == {0: "a", 1: "b", 2: "c"} and m.num_classes == 3
+    assert m.sources(ids[:2]) == ["s/0.png", "s/1.png"]
+    np.testing.assert_array_equal(m.vectors(ids[:3]), x[:3])
+    row = m.connection.execute("SELECT sha256 FROM items WHERE id=?", (int(ids[0]),)).fetchone()
+    assert row[0] == vector_sha256(x[0])
+    assert [e["op"] for e in m.edit_log()] == ["create", "add"]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        m.connection.execute("DELETE FROM edits")
+    dec = m.classify(xq, 10, "rank")
+    assert np.mean(dec.pred == yq) > 0.95
+    ex = dec.explain(0, m.label_names)
+    assert len(ex["neighbours"]) == 10 and ex["neighbours"][0]["similarity"] >= ex["neighbours"][1]["similarity"]
+    assert verify(tmp_path / "m")["ok"]
+    m.close()
+
+
+def test_new_class_added_without_training_is_recognised(tmp_path, blobs):
+    x, y, xq, yq = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "enc")
+    m.add(x[y < 2], y[y < 2])
+    assert not np.any(m.classify(xq[yq == 2], 5).pred == 2)
+    m.add(x[y == 2], y[y == 2], label_names={2: "new"})
+    assert np.all(m.classify(xq[yq == 2], 5).pred == 2)
+    m.close()
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_exact_backends_agree_with_faiss_flat(tmp_path, blobs, kind):
+    x, y, xq, _ = blobs
+    flat = VisualMemory.create(tmp_path / "flat", 16, "e")
+    other = VisualMemory.create(tmp_path / kind, 16, "e", index=kind)
+    for m in (flat, other):
+        m.add(x, y)
+        m.remove(np.arange(0, 40, 3))
+    s1, i1 = flat.search(xq, 7)
+    s2, i2 = other.search(xq, 7)
+    assert np.array_equal(i1, i2) and np.allclose(s1, s2, atol=1e-5)
+    other.close()
+    assert verify(tmp_path / kind)["ok"]
+    flat.close()
+
+
+def test_ivfpq_recall_against_exact(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, 32)).astype(np.float32)
+    m = VisualMemory.create(tmp_path / "ivf", 32, "e", index="ivfpq", nlist=16, m=8, nbits=6, nprobe=8)
+    m.add(x, np.zeros(len(x), int))
+    exact = VisualMemory.create(tmp_path / "flat", 32, "e")
+    exact.add(x, np.zeros(len(x), int))
+    q = x[:50] + 0.05 * rng.normal(size=(50, 32))
+    _, ia = m.search(q, 10)
+    _, ie = exact.search(q, 10)
+    assert np.mean(ia[:, 0] == ie[:, 0]) > 0.8
+    m.remove(np.arange(10))
+    m.close()
+    r = verify(tmp_path / "ivf")
+    assert r["ok"] and r["count"] == 1990
+    exact.close()
+
+
+def test_bad_inputs_raise_and_change_nothing(tmp_path, blobs):
+    x, y, _, _ = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "enc")
+    ids = m.add(x[:20], y[:20])
+    v = m.version
+    bad = x[:3].copy()
+    bad[1, 2] = np.nan
+    cases = [
+        (BadVectorsError, "16-d", lambda: m.add(x[:3, :8], y[:3])),
+        (BadVectorsError, r"rows \[1\].*NaN", lambda: m.add(bad, y[:3])),
+        (BadVectorsError, "NaN or inf", lambda: m.add(np.full((2, 16), np.inf), [0, 0])),
+        (BadVectorsError, "zero vectors", lambda: m.add(np.zeros((2, 16)), [0, 0])),
+        (IdError, "duplicate ids within the batch", lambda: m.add(x[:2], y[:2], ids=[100, 100])),
+        (IdError, "already in the memory", lambda: m.add(x[:2], y[:2], ids=[int(ids[0]), 500])),
+        (MemoryStoreError, "labels must be 3 integers", lambda: m.add(x[:3], [0, 1])),
+        (MemoryStoreError, "labels must be >= 0", lambda: m.add(x[:2], [0, -1])),
+        (IdError, r"not in the memory.*\[999\].*nothing was removed", lambda: m.remove([int(ids[0]), 999])),
+    ]
+    for err, match, fn in cases:
+        with pytest.raises(err, match=match):
+            fn()
+    assert m.version == v and len(m) == 20
+    m.remove(ids[:2])
+    with pytest.raises(IdError, match="never comes back"):
+        m.add(x[:1], y[:1], ids=[int(ids[0])])
+    m.close()
+    assert verify(tmp_path / "m")["ok"]
+
+
+def test_fingerprint_and_width_mismatch_name_both(tmp_path, blobs):
+    x, y, xq, _ = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "sha-A")
+    m.add(x, y)
+    with pytest.raises(FingerprintError, match="sha-B.*sha-A"):
+        m.search(xq, 3, fingerprint="sha-B")
+    with pytest.raises(FingerprintError, match="8-d.*16-d"):
+        m.classify(xq[:, :8], 3)
+    with pytest.raises(FingerprintError, match="sha-B"):
+        m.add(x[:1], y[:1], fingerprint="sha-B")
+    m.close()
+    with pytest.raises(FingerprintError):
+        VisualMemory.open(tmp_path / "m", fingerprint="sha-B")
+    VisualMemory.open(tmp_path / "m", fingerprint="sha-A").close()
+
+
+def test_corrupt_files(tmp_path, blobs):
+    x, y, xq, _ = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "e")
+    m.add(x, y)
+    _, want = m.search(xq, 3)
+    m.close()
+    # A damaged index cache is rebuilt from SQLite, the source of truth.
+    idx = tmp_path / "m" / "index.faiss"
+    idx.write_bytes(idx.read_bytes()[:100])
+    assert any("does not match" in p for p in verify(tmp_path / "m")["problems"])
+    with VisualMemory.open(tmp_path / "m") as m:
+        assert np.array_equal(m.search(xq, 3)[1], want)
+    assert verify(tmp_path / "m")["ok"]
+    # A truncated SQLite file cannot be repaired: a clear error, and verify says why.
+    db = tmp_path / "m" / "memory.sqlite"
+    db.write_bytes(db.read_bytes()[: db.stat().st_size // 3])
+    with pytest.raises(CorruptStoreError, match="memory.sqlite"):
+        VisualMemory.open(tmp_path / "m")
+    assert not verify(tmp_path / "m")["ok"]
+    db.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(CorruptStoreError, match="restore it"):
+        VisualMemory.open(tmp_path / "m")
+    with pytest.raises(MemoryStoreError, match="no visual memory"):
+        VisualMemory.open(tmp_path / "nothing")
+    with pytest.raises(MemoryStoreError, match="already holds"):
+        VisualMemory.create(tmp_path / "m", 16, "e")
