@@ -1,7 +1,90 @@
-"""Command-line subcommands for the pretrain stage (registered by procmem.cli)."""
+"""Command-line subcommands for the pretrain stage (registered by procmem.cli).
+
+`procmem pretrain` trains DINO on procedural images, `procmem pretrain export` writes the
+teacher as an encoder, `procmem embed` turns an ImageFolder into feature vectors.
+"""
 
 from __future__ import annotations
 
+import argparse
+
+PRETRAIN_HELP = """\
+Self-distillation with no labels (DINO, Caron et al. 2021) on procedural images only.
+A student ViT learns to match a momentum teacher across 2 global and N local crops of the
+same image; the teacher's output is centred and sharpened (T 0.04) so it neither collapses
+to one dimension nor to uniform. Config layers: built-in defaults (the paper's ViT-S/16
+recipe) <- --config preset <- key=value overrides (e.g. optim.lr=1e-3 schedule.max_steps=50).
+Rerun the same command to resume from RUN/checkpoint.pt. Under torchrun
+(`torchrun --nproc_per_node N -m procmem pretrain ...`) each process takes batch_size/N.
+
+Export the teacher afterwards:  procmem pretrain export RUN --out NAME
+  -> NAME.safetensors + NAME.json, loadable with pretrain.encoder.Encoder.load(NAME).
+"""
+
+PRESET_HELP = ("preset name in pretrain/presets (paper-vits16: the paper's ViT-S/16, 100 epochs, "
+               "batch 512, for GPUs; tiny-cpu: ViT-Ti/8 at 64 px for a 2-core CPU) or a YAML path")
+
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `pretrain` (with its `export` form) and `embed` to the top-level parser."""
+    p = sub.add_parser("pretrain", help="DINO pretraining on procedural shards (and export)",
+                       description=PRETRAIN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=None, help=PRESET_HELP)
+    p.add_argument("--data", default=None,
+                   help="a shard-set directory (tars + manifest.json from `procmem generate`), "
+                        "read as an endless resampled WebDataset, or stream:<process> to render "
+                        "on the fly (e.g. stream:kml-mixup)")
+    p.add_argument("--out", default=None,
+                   help="run directory (checkpoint.pt, config.yaml, metrics.jsonl, tensorboard/); "
+                        "for `export`, the encoder NAME to write")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still written)")
+    p.add_argument("args", nargs="*", metavar="key=value | export RUN",
+                   help="config overrides with dotted keys (optim.batch_size=64 run.device=cpu "
+                        "model.timm_kwargs.depth=6); or `export RUN` to export a run")
+    p.set_defaults(func=run_pretrain)
+
+    e = sub.add_parser("embed", help="embed an ImageFolder with an exported encoder",
+                       description="Turn <folder>/<class>/<image> into L2-normalised features "
+                                   "(the teacher's CLS token, preprocessing included) saved as "
+                                   "npz: features, labels, paths, label_names, fingerprint.")
+    e.add_argument("--model", required=True,
+                   help="encoder NAME (NAME.safetensors + NAME.json), or random:<arch>:<size>:<seed> "
+                        "for an untrained baseline")
+    e.add_argument("--data", required=True, help="ImageFolder root: one subfolder per class")
+    e.add_argument("--out", required=True, help="output .npz")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    e.set_defaults(func=run_embed)
+
+
+def run_pretrain(args) -> int:
+    from procmem.errors import ProcmemError
+
+    rest = list(args.args)
+    if rest and rest[0] == "export":
+        if len(rest) != 2 or not args.out:
+            raise ProcmemError("usage: procmem pretrain export RUN --out NAME")
+        from pretrain.export import export_run
+
+        weights, meta = export_run(rest[1], args.out)
+        print(f"wrote {weights} and {meta}")
+        return 0
+    if not args.data or not args.out:
+        raise ProcmemError("procmem pretrain needs --data (shard directory or stream:<process>) "
+                           "and --out (run directory); see procmem pretrain --help")
+    from pretrain.config import load_config
+    from pretrain.train import pretrain
+
+    cfg = load_config(args.config, rest)
+    result = pretrain(cfg, args.data, args.out, progress=not args.no_progress)
+    print(f"run {args.out}: step {result['step']}, final loss {result['final_loss']}")
+    return 0
+
+
+def run_embed(args) -> int:
+    from pretrain.embed import embed_folder
+
+    n, dim = embed_folder(args.model, args.data, args.out, args.batch_size, args.device)
+    print(f"wrote {args.out}: {n} images x {dim} dimensions")
+    return 0

@@ -1,0 +1,140 @@
+"""Where DINO's images come from: a procedural shard set (WebDataset) or the live stream.
+
+`--data DIR` reads the tars of a shard set (contract 4) with WebDataset, resampled (an
+infinite stream; an epoch is a configured number of steps), split by node then worker,
+shuffled in a buffer, decoded to uint8, multi-cropped and batched inside the workers.
+A corrupt shard or sample is reported as a warning and skipped, never a crash.
+`--data stream:<process>` renders the same processes on the fly (generators.stream).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from procmem.atomic import sha256_file
+from procmem.errors import ProcmemError
+from pretrain.augment import MultiCrop, collate_crops
+
+IMAGE_KEYS = ("png", "jpg", "jpeg")
+
+
+class DataError(ProcmemError):
+    """A --data value that names no usable procedural images."""
+
+
+class CorruptDataWarning(UserWarning):
+    """A shard or sample that could not be read and was skipped."""
+
+
+def warn_and_skip(exn: Exception) -> bool:
+    """WebDataset handler: warn (naming the shard when known) and go on with the next sample."""
+    warnings.warn(f"skipping unreadable procedural data: {exn!r}", CorruptDataWarning, stacklevel=2)
+    return True
+
+
+def shard_urls(directory: str | Path) -> list[str]:
+    """The tars of a shard set, sorted; a clear error when the folder is not one."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise DataError(f"--data {directory}: no such directory (give a shard set made by "
+                        "`procmem generate`, or stream:<process>)")
+    if not (d / "manifest.json").is_file():
+        raise DataError(f"--data {directory}: no manifest.json, so this is not a shard set "
+                        "(contract 4); generate one with `procmem generate`")
+    urls = sorted(str(p) for p in d.glob("*.tar"))
+    if not urls:
+        raise DataError(f"--data {directory}: manifest.json but no .tar shards; "
+                        "finish generating the shard set first")
+    return urls
+
+
+def data_provenance(spec: str) -> dict:
+    """What the encoder learned from: the shard manifest's sha256, or the stream's process."""
+    if spec.startswith("stream:"):
+        return {"kind": "stream", "process": spec.split(":", 1)[1]}
+    d = Path(spec)
+    manifest = d / "manifest.json"
+    shard_urls(d)
+    return {"kind": "shards", "dir": str(d.resolve()),
+            "manifest_sha256": sha256_file(manifest)}
+
+
+class _Augment:
+    """Picklable sample -> crops map (the decoded image under png/jpg/jpeg)."""
+
+    def __init__(self, cfg: dict):
+        self.multicrop = MultiCrop(cfg)
+
+    def __call__(self, sample: dict) -> list[torch.Tensor]:
+        for k in IMAGE_KEYS:
+            if k in sample:
+                return self.multicrop(to_chw_uint8(sample[k]))
+        raise ValueError(f"sample {sample.get('__key__')} from {sample.get('__url__')} "
+                         f"has no image (keys {sorted(sample)})")
+
+
+def to_chw_uint8(img) -> torch.Tensor:
+    """A decoded image (uint8 tensor CHW/HWC, numpy HWC/HW, or PIL) -> uint8 [3, H, W]."""
+    import numpy as np
+
+    if not isinstance(img, torch.Tensor):
+        img = torch.from_numpy(np.array(img.convert("RGB") if hasattr(img, "convert") else img))
+        if img.ndim == 2:
+            img = img[..., None]
+        img = img.permute(2, 0, 1)
+    if img.ndim == 2:
+        img = img[None]
+    if img.shape[0] not in (1, 3) and img.shape[-1] in (1, 3):
+        img = img.permute(2, 0, 1)
+    if img.shape[0] == 1:
+        img = img.expand(3, -1, -1)
+    if img.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 image, got {img.dtype}")
+    return img.contiguous()
+
+
+def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):
+    """Resampled WebDataset over a shard set yielding multi-crop batches (lists of tensors)."""
+    import webdataset as wds
+
+    urls = shard_urls(directory)
+    return (
+        wds.WebDataset(urls, resampled=True, shardshuffle=False, nodesplitter=wds.split_by_node,
+                       empty_check=False, handler=warn_and_skip)
+        .shuffle(cfg["data"]["shuffle_buffer"])
+        .decode("torchrgb8", handler=warn_and_skip)
+        .map(_Augment(cfg), handler=warn_and_skip)
+        .batched(batch_per_rank, collation_fn=collate_crops, partial=False)
+    )
+
+
+def stream_dataset(process: str, cfg: dict, batch_per_rank: int):
+    """Procedural samples rendered on the fly (generators.stream.ProceduralStream)."""
+    import webdataset as wds
+
+    try:
+        from generators.stream import ProceduralStream
+    except ImportError as e:
+        raise DataError(f"--data stream:{process} needs generators.stream ({e}); "
+                        "use a shard directory instead") from None
+    stream = ProceduralStream(process, resolution=cfg["crops"]["global_size"],
+                              seed=cfg["run"]["seed"])
+    return (wds.DataPipeline(stream, wds.map(_Augment(cfg), handler=warn_and_skip),
+                             wds.batched(batch_per_rank, collation_fn=collate_crops,
+                                         partial=False)))
+
+
+def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = False):
+    """A DataLoader over `spec` (shard dir or stream:<process>); batching happens in workers."""
+    if spec.startswith("stream:"):
+        ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank)
+    else:
+        ds = shard_dataset(spec, cfg, batch_per_rank)
+    workers = cfg["data"]["workers"]
+    extra = dict(prefetch_factor=cfg["data"]["prefetch_factor"], persistent_workers=True) \
+        if workers > 0 else {}
+    return torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
+                                       pin_memory=pin_memory, **extra)

@@ -1,0 +1,36 @@
+"""`procmem embed`: an ImageFolder -> features.npz with an exported (or random) encoder.
+
+The npz holds `features` float32 [N, D] (unit rows), `labels` int64 [N], `paths` and
+`label_names` (unicode arrays, so `np.load(allow_pickle=False)` reads them) and the
+encoder's `fingerprint`, which a memory built from these vectors must carry.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from procmem.atomic import atomic_write_bytes
+from pretrain.encoder import Encoder
+from pretrain.imagefolder import list_image_folder, read_rgb
+
+
+def embed_folder(model: str, folder: str | Path, out: str | Path, batch_size: int = 64,
+                 device: str = "auto") -> tuple[int, int]:
+    """Embed every image of `folder`; returns (count, dimension)."""
+    from tqdm import tqdm
+
+    paths, labels, names = list_image_folder(folder)
+    enc = Encoder.from_spec(model, device=device, batch_size=batch_size)
+    feats = np.zeros((len(paths), enc.dim), np.float32)
+    for i in tqdm(range(0, len(paths), batch_size), desc="embed", unit="batch"):
+        chunk = [read_rgb(p) for p in paths[i:i + batch_size]]
+        feats[i:i + len(chunk)] = enc.embed(chunk)
+    buf = io.BytesIO()
+    np.savez(buf, features=feats, labels=np.asarray(labels, np.int64),
+             paths=np.asarray([str(p) for p in paths]), label_names=np.asarray(names),
+             fingerprint=np.asarray(enc.fingerprint))
+    atomic_write_bytes(out, buf.getvalue())
+    return len(paths), enc.dim

@@ -1,0 +1,184 @@
+"""`Encoder`: an exported DINO backbone that turns images into unit vectors (contract 5).
+
+`Encoder.load(name)` reads `<name>.safetensors` + `<name>.json` written by
+`procmem pretrain export`; `Encoder.random(arch, img_size, seed)` is the untrained baseline.
+Preprocessing is part of the encoder: images are resized to the training global-crop size
+(bicubic, antialiased) and normalised with the training mean/std, so callers pass raw pixels.
+`embed` returns the teacher's CLS feature, L2-normalised (as dino's eval_knn.py uses it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from procmem.atomic import sha256_file
+from procmem.errors import ProcmemError
+from pretrain.augment import normalize
+from pretrain.data import to_chw_uint8
+from pretrain.model import create_backbone, patch_size_of
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+class EncoderError(ProcmemError):
+    """An encoder file, or images given to an encoder, that cannot be used."""
+
+
+def encoder_files(name: str | Path) -> tuple[Path, Path]:
+    """`<name>.safetensors` and `<name>.json` (name may carry either suffix)."""
+    p = Path(name)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def pick_device(device: str | None) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Encoder:
+    """A frozen backbone plus its preprocessing; `embed` and `patch_features` take raw images."""
+
+    def __init__(self, model: torch.nn.Module, meta: dict, fingerprint: str,
+                 device: str | None = None, batch_size: int = 64):
+        self.device = pick_device(device)
+        self.model = model.to(self.device).eval()
+        self.meta = meta
+        self.fingerprint = fingerprint
+        self.batch_size = batch_size
+        self.image_size = int(meta["image_size"])
+        self.patch_size = int(meta["patch_size"])
+        self.dim = int(meta["embed_dim"])
+        self.mean = list(meta.get("mean", IMAGENET_MEAN))
+        self.std = list(meta.get("std", IMAGENET_STD))
+
+    @staticmethod
+    def describe(model: torch.nn.Module, arch: str, timm_kwargs: dict, image_size: int,
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD, **extra) -> dict:
+        """The JSON half of an export: enough to rebuild the model and its preprocessing."""
+        return {"arch": arch, "timm_kwargs": dict(timm_kwargs), "image_size": int(image_size),
+                "patch_size": patch_size_of(model), "embed_dim": int(model.num_features),
+                "mean": list(mean), "std": list(std), **extra}
+
+    @classmethod
+    def load(cls, name: str | Path, device: str | None = None, batch_size: int = 64) -> "Encoder":
+        from safetensors.torch import load_file
+
+        weights, meta_path = encoder_files(name)
+        for f in (weights, meta_path):
+            if not f.is_file():
+                raise EncoderError(f"encoder file {f} is missing; write it with "
+                                   "`procmem pretrain export RUN --out NAME`")
+        try:
+            meta = json.loads(meta_path.read_text())
+            arch, kwargs = meta["arch"], meta["timm_kwargs"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise EncoderError(f"encoder description {meta_path} is damaged ({e!r}); "
+                               "export the run again") from None
+        try:
+            state = load_file(str(weights))
+        except Exception as e:  # safetensors raises its own error types for bad headers
+            raise EncoderError(f"encoder weights {weights} cannot be read ({e}); "
+                               "export the run again") from None
+        model = create_backbone(arch, drop_path_rate=0.0, **kwargs)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise EncoderError(f"encoder weights {weights} do not fit {arch} {kwargs}: "
+                               f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+        return cls(model, meta, sha256_file(weights), device, batch_size)
+
+    @classmethod
+    def random(cls, arch: str, img_size: int, seed: int = 0, device: str | None = None,
+               **timm_kwargs) -> "Encoder":
+        """An untrained backbone (timm's init under `seed`): the baseline every result beats."""
+        kwargs = {"img_size": img_size, **timm_kwargs}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = create_backbone(arch, drop_path_rate=0.0, **kwargs)
+        meta = cls.describe(model, arch, kwargs, img_size, seed=seed)
+        return cls(model, meta, f"random:{arch}:{img_size}:{seed}", device)
+
+    @classmethod
+    def from_spec(cls, spec: str, device: str | None = None, batch_size: int = 64) -> "Encoder":
+        """An exported NAME, or `random:<arch>:<size>:<seed>` (the same string as the fingerprint)."""
+        if spec.startswith("random:"):
+            parts = spec.split(":")
+            try:
+                _, arch, size, seed = parts
+                enc = cls.random(arch, int(size), int(seed), device=device)
+            except ValueError:
+                raise EncoderError(f"{spec!r}: write a random encoder as random:<arch>:<size>:<seed>, "
+                                   "e.g. random:vit_tiny_patch16_224:224:0") from None
+            enc.batch_size = batch_size
+            return enc
+        return cls.load(spec, device=device, batch_size=batch_size)
+
+    def preprocess(self, images) -> torch.Tensor:
+        """Images -> float32 [N, 3, S, S] on the encoder's device, resized and normalised."""
+        from torchvision.transforms.v2 import functional as TF
+        from torchvision.transforms import InterpolationMode
+
+        tensors = []
+        for i, img in enumerate(_as_list(images)):
+            try:
+                t = to_chw_uint8(img)
+            except (ValueError, TypeError, AttributeError) as e:
+                raise EncoderError(f"image {i} cannot be embedded ({e}); give PIL images or a "
+                                   "uint8 array [N, H, W, 3] or [N, H, W]") from None
+            if tuple(t.shape[-2:]) != (self.image_size, self.image_size):
+                t = TF.resize(t, [self.image_size, self.image_size],
+                              interpolation=InterpolationMode.BICUBIC, antialias=True)
+            tensors.append(t)
+        if not tensors:
+            raise EncoderError("no images given to embed")
+        return normalize(torch.stack(tensors).to(self.device), self.mean, self.std)
+
+    @torch.inference_mode()
+    def embed(self, images) -> np.ndarray:
+        """float32 [N, D], each row L2-normalised (the CLS feature)."""
+        out = []
+        for batch in _batches(images, self.batch_size):
+            f = self.model(self.preprocess(batch)).float()
+            out.append(torch.nn.functional.normalize(f, dim=-1).cpu())
+        return torch.cat(out).numpy()
+
+    @torch.inference_mode()
+    def patch_features(self, images) -> np.ndarray:
+        """float32 [N, h, w, D]: the final-layer patch tokens (h = w = image_size / patch)."""
+        if not hasattr(self.model, "forward_features"):
+            raise EncoderError(f"{self.meta['arch']} has no patch tokens")
+        side = self.image_size // self.patch_size
+        out = []
+        for batch in _batches(images, self.batch_size):
+            tokens = self.model.forward_features(self.preprocess(batch)).float()
+            tokens = tokens[:, getattr(self.model, "num_prefix_tokens", 1):]
+            out.append(tokens.reshape(len(tokens), side, side, -1).cpu())
+        return torch.cat(out).numpy()
+
+
+def _as_list(images) -> Sequence:
+    if isinstance(images, np.ndarray):
+        if images.dtype != np.uint8 or images.ndim not in (3, 4):
+            raise EncoderError(f"image array must be uint8 [N, H, W, 3] or [N, H, W], got "
+                               f"{images.dtype} {list(images.shape)}")
+        if images.ndim == 4 and images.shape[-1] not in (1, 3):
+            raise EncoderError(f"image array has {images.shape[-1]} channels; give 1 or 3")
+        return list(images)
+    if isinstance(images, (list, tuple)):
+        return images
+    raise EncoderError(f"cannot embed a {type(images).__name__}; give a list of PIL images "
+                       "or a uint8 array [N, H, W, 3]")
+
+
+def _batches(images, size: int):
+    items = _as_list(images)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

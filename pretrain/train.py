@@ -1,0 +1,278 @@
+"""The DINO training loop (Caron et al. 2021, Alg. 1 and dino's main_dino.train_one_epoch).
+
+Per step: set lr / weight decay from the schedules, teacher sees the 2 global crops,
+student sees all crops, DINO loss (centre updated), stop at once on a non-finite loss,
+backward, per-parameter clipping, last layer frozen in the first epoch, AdamW step, teacher
+EMA. One process on CPU or one GPU, or DDP under torchrun (NCCL on CUDA, gloo on CPU).
+Rerunning the same command in the same run directory resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import procmem
+from procmem.atomic import atomic_write_json, atomic_write_text
+from procmem.errors import ProcmemError
+from pretrain import config as config_mod
+from pretrain.augment import normalize
+from pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint,
+                                 set_rng_state)
+from pretrain.data import data_provenance, make_loader
+from pretrain.encoder import Encoder
+from pretrain.loss import DINOLoss
+from pretrain.metrics import MetricsLog
+from pretrain.model import build_student_teacher
+from pretrain.schedules import Schedules
+from pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
+                             param_groups)
+
+# Config keys that may change between a run and its resumption (they change no schedule).
+RESUMABLE_KEYS = ("schedule.max_steps", "run.", "data.", "probe.")
+RUN_INFO_NAME = "run.json"
+
+
+class TrainingError(ProcmemError):
+    """A run that cannot start, resume or continue."""
+
+
+@dataclass
+class DistInfo:
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device_pref: str) -> DistInfo:
+    """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on CUDA, else gloo)."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device_pref == "cuda" or (device_pref == "auto" and torch.cuda.is_available())
+    if device_pref == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("run.device=cuda but no CUDA device is visible; use run.device=cpu")
+    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return DistInfo(rank, world, local_rank, device)
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b, key = old.get(k), new.get(k), f"{prefix}{k}"
+        if isinstance(a, dict) and isinstance(b, dict) and k != "timm_kwargs":
+            out += config_changes(a, b, key + ".")
+        elif a != b:
+            out.append(key)
+    return out
+
+
+def _seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+class Trainer:
+    """Everything one DINO run holds: networks, loss, optimiser, schedules, position."""
+
+    def __init__(self, cfg: dict, data_spec: str, out_dir: str | Path, tensorboard: bool = True,
+                 progress: bool = True):
+        self.out = Path(out_dir)
+        self.ckpt_path = self.out / CHECKPOINT_NAME
+        self.data_spec = data_spec
+        self.progress = progress
+        self.dist = setup_distributed(cfg["run"]["device"])
+        if cfg["run"]["threads"] > 0:
+            torch.set_num_threads(cfg["run"]["threads"])
+        state = load_checkpoint(self.ckpt_path) if self.ckpt_path.exists() else None
+        if state is not None:
+            changed = [k for k in config_changes(state["config"], cfg)
+                       if not k.startswith(RESUMABLE_KEYS)]
+            if changed:
+                raise TrainingError(
+                    f"run {self.out} was started with a different config ({', '.join(changed)}); "
+                    "rerun with the original settings to resume, or give a new --out")
+        self.cfg = cfg
+        self.provenance = data_provenance(data_spec)
+        if state is not None and state["provenance"] != self.provenance:
+            raise TrainingError(f"run {self.out} learned from {state['provenance']}, not "
+                                f"{self.provenance}; give the original --data or a new --out")
+        world = self.dist.world
+        gbatch = cfg["optim"]["batch_size"]
+        if gbatch % world:
+            raise TrainingError(f"optim.batch_size={gbatch} is not divisible by the {world} "
+                                "processes; pick a multiple")
+        self.batch = gbatch // world
+        self.total = config_mod.total_steps(cfg)
+        self.sched = Schedules.from_config(cfg)
+
+        _seed_all(cfg["run"]["seed"])  # identical initial weights on every rank
+        self.student, self.teacher = build_student_teacher(cfg)
+        self.student.to(self.dist.device)
+        self.teacher.to(self.dist.device)
+        ncrops = 2 + cfg["crops"]["local_number"]
+        self.loss = DINOLoss(cfg["model"]["out_dim"], ncrops, cfg["loss"]["student_temp"],
+                             cfg["loss"]["center_momentum"]).to(self.dist.device)
+        self.optimizer = torch.optim.AdamW(param_groups(self.student))
+        self.step = 0
+        if state is not None:
+            self.student.load_state_dict(state["student"])
+            self.teacher.load_state_dict(state["teacher"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.loss.center.copy_(state["loss_center"])
+            self.step = int(state["step"])
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.dist.local_rank] if self.dist.device.type == "cuda" else None
+            self.student_ddp = DDP(self.student, device_ids=ids)
+        else:
+            self.student_ddp = self.student
+        # Per-rank randomness (augmentation, drop path): restored exactly for one process.
+        if state is not None and world == 1:
+            set_rng_state(state["rng"])
+        else:
+            _seed_all(cfg["run"]["seed"] + 1000 * self.dist.rank + 7919 * self.step + 1)
+        self.resumed_from = self.step if state is not None else None
+        self.probe = None
+        if cfg["probe"]["data"] and cfg["probe"]["every"] > 0 and self.dist.is_main:
+            from pretrain.probe import KNNProbe
+
+            p = cfg["probe"]
+            self.probe = KNNProbe(p["data"], p["per_class"], p["query_fraction"], p["k"],
+                                  p["temperature"])
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.cfg["schedule"]["steps_per_epoch"]
+
+    def encoder_meta(self) -> dict:
+        m, a = self.cfg["model"], self.cfg["augment"]
+        return Encoder.describe(self.teacher.backbone, m["arch"], m["timm_kwargs"],
+                                self.cfg["crops"]["global_size"], a["mean"], a["std"])
+
+    def checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
+        save_checkpoint(self.ckpt_path, {
+            "student": self.student.state_dict(), "teacher": self.teacher.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "loss_center": self.loss.center.cpu(),
+            "step": self.step, "epoch": self.epoch, "config": self.cfg,
+            "provenance": self.provenance, "rng": rng_state(),
+            # resampled shards are an endless random draw: position = images consumed so far
+            "data": {"samples_seen": self.step * self.cfg["optim"]["batch_size"]},
+            "encoder": self.encoder_meta(), "procmem_version": procmem.__version__,
+        })
+
+    def train_step(self, crops: list[torch.Tensor]) -> tuple[float, dict]:
+        """One DINO update on a multi-crop batch (uint8 tensors, one per crop size)."""
+        cfg, dev = self.cfg, self.dist.device
+        vals = self.sched.at(self.step)
+        apply_schedule(self.optimizer, vals["lr"], vals["wd"])
+        mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
+        crops = [normalize(c.to(dev, non_blocking=True), mean, std) for c in crops]
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                    if dev.type == "cuda" and cfg["run"]["bf16"] else contextlib.nullcontext())
+        with autocast:
+            with torch.no_grad():
+                teacher_out = self.teacher([crops[0][: 2 * self.batch]])
+            student_out = self.student_ddp(crops)
+            loss = self.loss(student_out, teacher_out, vals["teacher_temp"])
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise TrainingError(
+                f"loss is {loss_value} at step {self.step} (epoch {self.epoch}); stopped before "
+                f"the update. The last checkpoint (if any) is {self.ckpt_path}. Try a lower optim.lr, "
+                "a longer optim.warmup_epochs, optim.clip_grad, or run.bf16=false")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg["optim"]["clip_grad"] > 0:
+            clip_gradients(self.student, cfg["optim"]["clip_grad"])
+        cancel_last_layer_grads(self.student, self.epoch, cfg["optim"]["freeze_last_layer"])
+        self.optimizer.step()
+        ema_update(self.teacher, self.student, vals["momentum"])
+        self.step += 1
+        return loss_value, vals
+
+    def run(self) -> dict:
+        """Train until the last step; checkpoint every N steps and at the end."""
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        main = self.dist.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "config.yaml", config_mod.dump(cfg))
+            atomic_write_json(self.out / RUN_INFO_NAME, {
+                "data": self.data_spec, "provenance": self.provenance,
+                "world_size": self.dist.world, "procmem_version": procmem.__version__})
+        if self.step >= self.total:
+            return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None}
+        log = MetricsLog(self.out, self.step, tensorboard=True) if main else None
+        loader = make_loader(self.data_spec, cfg, self.batch,
+                             pin_memory=self.dist.device.type == "cuda")
+        bar = tqdm(total=self.total, initial=self.step, disable=not (main and self.progress),
+                   desc="DINO", unit="step", dynamic_ncols=True)
+        every_ckpt, every_log = cfg["run"]["checkpoint_every"], cfg["run"]["log_every"]
+        every_probe = cfg["probe"]["every"]
+        loss_value = None
+        batches = iter(loader)
+        try:
+            t_prev = time.perf_counter()
+            while self.step < self.total:
+                t0 = time.perf_counter()
+                crops = next(batches)
+                wait = time.perf_counter() - t0
+                loss_value, vals = self.train_step(crops)
+                now = time.perf_counter()
+                step_time, t_prev = now - t_prev, now
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{vals['lr']:.2e}")
+                if log is not None and (self.step % every_log == 0 or self.step == self.total):
+                    log.log(self.step, {"loss": loss_value, **vals, "epoch": self.epoch,
+                                        "img_per_s": cfg["optim"]["batch_size"] / step_time,
+                                        "data_wait_s": wait})
+                if self.probe is not None and self.step % every_probe == 0:
+                    acc = self.probe(Encoder(self.teacher.backbone, self.encoder_meta(),
+                                             f"step:{self.step}", str(self.dist.device)))
+                    log.log(self.step, {"probe_knn_top1": acc})
+                if self.step % every_ckpt == 0 and self.step < self.total:
+                    self.checkpoint()
+            self.checkpoint()
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+        return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": loss_value}
+
+
+def pretrain(cfg: dict, data_spec: str, out_dir: str | Path, progress: bool = True) -> dict:
+    """Build a Trainer and run it; the process group (if any) is closed afterwards."""
+    import torch.distributed as dist
+
+    try:
+        return Trainer(cfg, data_spec, out_dir, progress=progress).run()
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()

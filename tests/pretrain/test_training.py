@@ -1,0 +1,132 @@
+"""Real DINO steps on tiny shards: learning, last-layer freeze, resume, failures, probe."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from pretrain.config import load_config
+from pretrain.data import CorruptDataWarning, DataError
+from pretrain.metrics import read_metrics
+from pretrain.train import Trainer, TrainingError, pretrain
+
+from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image, write_tiny_shards
+
+
+def _fixed_batch(cfg, n=4, seed=0):
+    from pretrain.augment import MultiCrop, collate_crops
+    from pretrain.data import to_chw_uint8
+
+    rng = np.random.default_rng(seed)
+    mc = MultiCrop(cfg)
+    return collate_crops([mc(to_chw_uint8(synthetic_image(rng))) for _ in range(n)])
+
+
+def test_steps_on_a_fixed_batch_lower_the_loss_and_freeze_the_last_layer_in_epoch_0(
+        tiny_shards, tmp_path):
+    cfg = load_config(None, TINY_OVERRIDES + ["optim.warmup_epochs=0", "optim.lr=0.05",
+                                              "schedule.epochs=10", "schedule.steps_per_epoch=4"])
+    torch.manual_seed(0)
+    tr = Trainer(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    batch = _fixed_batch(cfg)
+    last = tr.student.head.last_layer.parametrizations.weight.original1
+    w0 = last.detach().clone()
+    losses = []
+    for _ in range(12):
+        losses.append(tr.train_step(batch)[0])
+        if tr.step == 4:  # end of epoch 0: the last layer has not moved
+            assert torch.equal(last, w0)
+    assert not torch.equal(last, w0)  # unfrozen from epoch 1
+    assert np.mean(losses[-3:]) < 0.75 * np.mean(losses[:3]), losses
+    assert all(p.grad is None for p in tr.teacher.parameters())
+
+
+def test_stop_and_rerun_resumes_at_the_same_step_and_schedule_values(tiny_shards, tmp_path):
+    full = load_config(None, TINY_OVERRIDES)
+    pretrain(full, str(tiny_shards), tmp_path / "a", progress=False)
+    ref = {r["step"]: r for r in read_metrics(tmp_path / "a") if "lr" in r}
+
+    part = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=5"])
+    first = pretrain(part, str(tiny_shards), tmp_path / "b", progress=False)
+    assert first["step"] == 5
+    ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 5 and ckpt["epoch"] == 1 and ckpt["loss_center"].shape == (1, 256)
+    second = pretrain(full, str(tiny_shards), tmp_path / "b", progress=False)
+    assert second["resumed_from"] == 5 and second["step"] == 12
+    rows = {r["step"]: r for r in read_metrics(tmp_path / "b") if "lr" in r}
+    assert sorted(rows) == sorted(ref) == list(range(1, 13))
+    for step in range(1, 13):
+        for key in ("lr", "wd", "momentum", "teacher_temp", "epoch"):
+            assert rows[step][key] == pytest.approx(ref[step][key], rel=1e-9), (step, key)
+    # rerunning a finished run does nothing; changing the recipe is refused
+    assert pretrain(full, str(tiny_shards), tmp_path / "b", progress=False)["final_loss"] is None
+    changed = load_config(None, TINY_OVERRIDES + ["optim.lr=0.1"])
+    with pytest.raises(TrainingError, match="optim.lr"):
+        pretrain(changed, str(tiny_shards), tmp_path / "b", progress=False)
+
+
+def test_non_finite_loss_stops_with_the_step(tiny_shards, tmp_path):
+    cfg = load_config(None, TINY_OVERRIDES + ["optim.warmup_epochs=0", "optim.lr=1e30"])
+    with pytest.raises(TrainingError, match=r"loss is nan at step \d+ .*lower optim.lr"):
+        pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+
+
+def test_corrupt_shards_are_skipped_with_a_warning(tmp_path):
+    d = write_tiny_shards(tmp_path / "shards", shards=2, per_shard=8)
+    (d / "shaders-000002.tar").write_bytes(b"this is not a tar archive" * 50)
+    good = (d / "shaders-000000.tar").read_bytes()
+    (d / "shaders-000003.tar").write_bytes(good[: len(good) // 2 + 100])  # truncated
+    bad_png = bytearray(good)
+    i = bad_png.find(b"IDAT")
+    bad_png[i:i + 200] = b"\0" * 200  # a damaged image inside a readable tar
+    (d / "shaders-000004.tar").write_bytes(bytes(bad_png))
+    cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=6"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pretrain(cfg, str(d), tmp_path / "run", progress=False)
+    assert result["step"] == 6
+    msgs = [str(w.message) for w in caught if issubclass(w.category, CorruptDataWarning)]
+    assert msgs and all("skipping unreadable" in m for m in msgs)
+
+
+def test_bad_data_argument_is_explained(tmp_path):
+    with pytest.raises(DataError, match="no such directory"):
+        pretrain(load_config(None, TINY_OVERRIDES), str(tmp_path / "nope"), tmp_path / "r")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="manifest.json"):
+        pretrain(load_config(None, TINY_OVERRIDES), str(tmp_path / "empty"), tmp_path / "r")
+
+
+def test_online_knn_probe_is_logged(tiny_shards, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    for c in range(2):
+        (tmp_path / "real" / f"class{c}").mkdir(parents=True)
+        for i in range(4):
+            img = synthetic_image(rng)
+            img[..., c] = 255  # class = which channel is saturated
+            Image.fromarray(img).save(tmp_path / "real" / f"class{c}" / f"{i}.png")
+    cfg = load_config(None, TINY_OVERRIDES + [f"probe.data={tmp_path / 'real'}", "probe.every=3",
+                                              "probe.k=3", "schedule.max_steps=6"])
+    pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    probes = [r for r in read_metrics(tmp_path / "run") if "probe_knn_top1" in r]
+    assert [r["step"] for r in probes] == [3, 6]
+    assert all(0.0 <= r["probe_knn_top1"] <= 1.0 for r in probes)
+
+
+def test_knn_accuracy_on_separable_clusters():
+    from pretrain.probe import knn_accuracy
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(4, 16)
+    labels = rng.integers(0, 4, 80)
+    x = centres[labels] + 0.05 * rng.standard_normal((80, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert knn_accuracy(x[:60], labels[:60], x[60:], labels[60:], k=5) == 1.0
+    shuffled = rng.permutation(labels[:60])
+    assert knn_accuracy(x[:60], shuffled, x[60:], labels[60:], k=5) < 0.8
