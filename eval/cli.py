@@ -1,7 +1,265 @@
-"""Command-line subcommands for the eval stage (registered by procmem.cli)."""
+"""`procmem eval ...`: the papers' tables, segmentation, privacy, unlearning, report.
+
+Every subcommand writes `<run>/<name>.json` + `.md` and pictures under `<run>/pictures/`;
+`procmem eval report RUN` gathers them into one HTML page. Features are cached per
+(encoder fingerprint, data set) under `<run>/cache` (or --cache), so reruns are fast and an
+interrupted embedding resumes. Heavy libraries are imported inside the handlers.
+"""
 
 from __future__ import annotations
 
+import argparse
+
+ENCODER_HELP = ("encoder to evaluate (repeatable): procmem:<export> (a `procmem pretrain export`), "
+                "random:<arch>:<img_size>:<seed> (same architecture untrained: the floor a "
+                "learned encoder must clear), timm:<arch>:<weights.safetensors>[:size] (any "
+                "timm model from a local file; nothing is downloaded) or pixels[:size[:patch]] "
+                "(raw pixels, default 32: the baseline). Default: pixels")
+DATASET_HELP = ("classification set: cifar10, imagenette or pneumoniamnist (from the shared "
+                "data folder), or a path to an ImageFolder tree or a MedMNIST-style .npz")
+
+
+def _common(p: argparse.ArgumentParser, datasets: bool = True, many: bool = True) -> None:
+    p.add_argument("--run", default="eval-run", help="run directory for results and pictures")
+    p.add_argument("--encoder", action="append", dest="encoders", metavar="SPEC",
+                   help=ENCODER_HELP if many else ENCODER_HELP + " (the first one is used)")
+    p.add_argument("--cache", default=None, help="feature cache directory (default RUN/cache)")
+    p.add_argument("--data-root", default=None,
+                   help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
+    p.add_argument("--seed", type=int, default=0, help="seed of splits and subsets")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    if datasets:
+        p.add_argument("--dataset", action="append", dest="datasets", metavar="SET",
+                       help=DATASET_HELP + (" (repeatable)" if many else "") + "; default cifar10")
+        p.add_argument("--query-fraction", type=float, default=0.2,
+                       help="share of each class held out as queries where a set has no "
+                            "official split (seeded, stratified); default 0.2")
+        p.add_argument("--limit-per-class", type=int, default=None,
+                       help="keep at most this many memory items per class (queries: a quarter); "
+                            "for quick runs")
+        p.add_argument("--size", type=int, default=None,
+                       help="resize images to SIZE x SIZE on load (needed when sizes differ)")
+
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `procmem eval` and its subcommands."""
+    ev = sub.add_parser("eval", help="evaluate encoders and audit memories on real data",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    es = ev.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")
+
+    p = es.add_parser("knn", help="kNN accuracy table: encoders x data sets, every voting rule",
+                      description="Top-1 kNN accuracy with frozen embeddings (Geirhos et al. 2024 "
+                      "Table 1 shape). Reports k=20 (DINO's kNN protocol) and the best k in "
+                      "{1,5,10,20,50,100,200}, labelled as tuned on the queries; rules plurality, "
+                      "distance, softmax (tau 0.07), rank (alpha 2).")
+    _common(p)
+    p.add_argument("--k", type=int, action="append", dest="ks", help="k values (default sweep)")
+    p.set_defaults(func=_knn)
+
+    p = es.add_parser("linear", help="linear-probe table on the same features",
+                      description="Logistic regression on standardised frozen features "
+                      "(Rodriguez-Munoz et al. 2025 Table 5), C=1, max_iter=1000.")
+    _common(p)
+    p.set_defaults(func=_linear)
+
+    p = es.add_parser("nights", help="NIGHTS 2AFC agreement with human similarity judgements",
+                      description="The model picks the distortion more cosine-similar to the "
+                      "reference; agreement with the human majority, ties 0.5 (Fu et al. 2023; "
+                      "Rodriguez-Munoz et al. 2025 Fig. 5).")
+    _common(p, datasets=False)
+    p.add_argument("--nights-dir", default=None, help="folder with triplets.csv (default shared nights/)")
+    p.add_argument("--split", default=None, help="only rows of this split (train/val/test)")
+    p.set_defaults(func=_nights)
+
+    p = es.add_parser("segment", help="zero-shot PCA R^2, in-context and kNN segmentation",
+                      description="Patch features read out without training (Rodriguez-Munoz "
+                      "et al. 2025 Table 2, Figs. 9-11); definitions in eval/segmentation.py.")
+    _common(p, datasets=False)
+    p.add_argument("--seg-root", default=None, help="folder with image and mask sub-folders "
+                   "(default shared camvid/CamVid)")
+    p.add_argument("--images", default="val", help="image sub-folder (default val)")
+    p.add_argument("--masks", default="valannot", help="label-mask sub-folder (default valannot)")
+    p.add_argument("--num-classes", type=int, default=11, help="classes (CamVid: 11)")
+    p.add_argument("--void", type=int, default=11, help="ignored label (CamVid: 11)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    p.add_argument("--components", type=int, action="append", default=None,
+                   help="PCA components for R^2 (repeatable; default 3, as in Fig. 9's RGB maps)")
+    p.add_argument("--k", type=int, default=20, help="neighbours for kNN segmentation (default 20)")
+    p.set_defaults(func=_segment)
+
+    p = es.add_parser("privacy", help="exact audit: items whose removal changes a prediction",
+                      description="Fraction of memory items whose removal changes at least one "
+                      "test prediction (Rodriguez-Munoz et al. 2025 Sec. 6, Fig. 14), exact via "
+                      "top-(k+1) re-votes, against accuracy for several k.")
+    _common(p, many=False)
+    p.add_argument("--k", type=int, action="append", dest="ks",
+                   help="k values (default 1 5 10 20 50)")
+    p.set_defaults(func=_privacy)
+
+    p = es.add_parser("scaling", help="error vs memory size with a log-log fit",
+                      description="Nested stratified memories N, N/2, ...; error at k=20; "
+                      "power-law fit (Geirhos et al. 2024 Fig. 3, App. E).")
+    _common(p, many=False)
+    p.set_defaults(func=_scaling)
+
+    p = es.add_parser("unlearn", help="remove a forget set: efficiency, utility, forget quality",
+                      description="Geirhos et al. 2024 Sec. 3.4 on a real VisualMemory: remove "
+                      "time vs rebuilding, accuracy before/after, no forgotten item retrieved, "
+                      "receipt checks.")
+    _common(p, many=False)
+    p.add_argument("--fraction", type=float, default=0.1, help="random share to forget (default 0.1)")
+    p.add_argument("--forget-class", type=int, default=None, help="forget one whole class instead")
+    p.set_defaults(func=_unlearn)
+
+    p = es.add_parser("add-classes", help="insert new classes without training",
+                      description="Geirhos et al. 2024 Table 1: old-class accuracy before and "
+                      "after inserting new classes, and new-class accuracy.")
+    _common(p, many=False)
+    p.add_argument("--new-fraction", type=float, default=0.5,
+                   help="share of classes (the last ids) held back and then inserted (default 0.5)")
+    p.set_defaults(func=_add_classes)
+
+    p = es.add_parser("compartment", help="prove an encoder learned from programs only",
+                      description="Follow an encoder export's shard manifest and check every "
+                      "sample names programs that resolve (lib/... or gen/<v>/<seed>), with no "
+                      "file paths or real images.")
+    p.add_argument("export", nargs="?", default=None, help="<name>.json of an encoder export")
+    p.add_argument("--shards", default=None, help="shard set folder (overrides the export's)")
+    p.add_argument("--run", default="eval-run", help="run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_compartment)
+
+    p = es.add_parser("report", help="one static HTML page of a run's tables and pictures")
+    p.add_argument("rundir", help="run directory written by the other eval commands")
+    p.set_defaults(func=_report)
+
+    ev.set_defaults(func=lambda a: (ev.print_help(), 2)[1])
+
+
+def _encoders(args):
+    from eval.encoders import make_encoder
+
+    return [make_encoder(s) for s in (args.encoders or ["pixels"])]
+
+
+def _cache(args):
+    from pathlib import Path
+
+    return args.cache or str(Path(args.run) / "cache")
+
+
+def _datasets(args) -> dict:
+    from eval.datasets import load_classification
+
+    out = {}
+    for spec in args.datasets or ["cifar10"]:
+        mem, qry = load_classification(spec, args.data_root, args.query_fraction, args.seed,
+                                       args.limit_per_class, args.size)
+        out[mem.name.removesuffix("-memory")] = (mem, qry)
+    return out
+
+
+def _first(args):
+    (mem, qry), = list(_datasets(args).values())[:1]
+    return _encoders(args)[0], mem, qry
+
+
+def _knn(args):
+    from eval.experiments import run_knn
+
+    run_knn(args.run, _encoders(args), _datasets(args), _cache(args), ks=args.ks,
+            progress=not args.quiet)
+    return _done(args, "knn")
+
+
+def _linear(args):
+    from eval.experiments import run_linear
+
+    run_linear(args.run, _encoders(args), _datasets(args), _cache(args), progress=not args.quiet)
+    return _done(args, "linear")
+
+
+def _nights(args):
+    from pathlib import Path
+
+    from eval.datasets import data_root, load_nights
+    from eval.experiments import run_nights
+
+    root = args.nights_dir or Path(data_root(args.data_root)) / "nights"
+    run_nights(args.run, _encoders(args), load_nights(root, args.split), _cache(args),
+               progress=not args.quiet)
+    return _done(args, "nights")
+
+
+def _segment(args):
+    from pathlib import Path
+
+    from eval.datasets import data_root, load_segmentation
+    from eval.experiments import run_segment
+
+    root = args.seg_root or Path(data_root(args.data_root)) / "camvid" / "CamVid"
+    segset = load_segmentation(root, args.images, args.masks, args.num_classes, args.void,
+                               limit=args.limit)
+    run_segment(args.run, _encoders(args), segset, _cache(args), tuple(args.components or (3,)),
+                args.k, seed=args.seed, progress=not args.quiet)
+    return _done(args, "segment")
+
+
+def _privacy(args):
+    from eval.experiments import run_privacy
+
+    enc, mem, qry = _first(args)
+    run_privacy(args.run, enc, mem, qry, _cache(args), tuple(args.ks or (1, 5, 10, 20, 50)),
+                progress=not args.quiet)
+    return _done(args, "privacy")
+
+
+def _scaling(args):
+    from eval.experiments import run_scaling
+
+    enc, mem, qry = _first(args)
+    run_scaling(args.run, enc, mem, qry, _cache(args), seed=args.seed, progress=not args.quiet)
+    return _done(args, "scaling")
+
+
+def _unlearn(args):
+    from eval.experiments import run_unlearn
+
+    enc, mem, qry = _first(args)
+    run_unlearn(args.run, enc, mem, qry, _cache(args), args.fraction, args.forget_class,
+                seed=args.seed, progress=not args.quiet)
+    return _done(args, "unlearn")
+
+
+def _add_classes(args):
+    from eval.experiments import run_add_classes
+
+    enc, mem, qry = _first(args)
+    run_add_classes(args.run, enc, mem, qry, _cache(args), args.new_fraction,
+                    progress=not args.quiet)
+    return _done(args, "add_classes")
+
+
+def _compartment(args):
+    from eval.experiments import run_compartment
+    from procmem.errors import ProcmemError
+
+    if not args.export and not args.shards:
+        raise ProcmemError("give an encoder export (<name>.json) or --shards DIR to audit")
+    r = run_compartment(args.run, args.export, args.shards, progress=not args.quiet)
+    _done(args, "compartment")
+    return 0 if r["verdict"] == "pass" else 1
+
+
+def _report(args):
+    from eval.report import build_report
+
+    print(build_report(args.rundir))
+    return 0
+
+
+def _done(args, name: str) -> int:
+    from pathlib import Path
+
+    print((Path(args.run) / f"{name}.md").read_text())
+    return 0

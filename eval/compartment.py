@@ -1,0 +1,222 @@
+"""Compartmentalisation audit: prove an encoder learned from programs only, never real images.
+
+From an encoder export's JSON (contract 5) take the shard manifest's sha256 (and the shard
+directory, unless one is given), then check, without trusting anything on the way:
+
+1. the manifest file hashes to the sha256 the export names;
+2. the shard set is intact (generators.shards.verify: every listed tar exists, has its sha256
+   and sample count, decodes; no unlisted tar beside them);
+3. every tar member is `<12-digit key>.<png|jpg|jpeg|json>`;
+4. every sample JSON names at least one source, and every source's program id is
+   `lib/...` or `gen/<version>/<seed>` and resolves with `shaders.registry.get`;
+5. no other string in a sample JSON looks like a file path or image file name;
+6. every image decodes and has the resolution its JSON states.
+
+The verdict is "pass" only when all hold for every sample; "unverifiable" when the export
+says it learned from a live stream (no shards to follow).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+from procmem.atomic import sha256_file
+from procmem.errors import ProcmemError
+
+IMAGE_EXTS = ("png", "jpg", "jpeg")
+KEY = re.compile(r"^\d{12}$")
+PROGRAM_KEYS = ("program", "program_id", "id")
+PATHLIKE = re.compile(r"(^[/~.]|\\|/|\.(png|jpe?g|bmp|gif|tiff?|webp|npz|npy|pt|pth|ckpt)$)", re.I)
+MAX_LISTED = 20
+
+
+class CompartmentError(ProcmemError):
+    """The export or shard set cannot be audited at all (missing or unreadable)."""
+
+
+def find_provenance(meta) -> dict | None:
+    """The first dict inside the export JSON that carries `manifest_sha256` (or kind=stream)."""
+    if isinstance(meta, dict):
+        if "manifest_sha256" in meta or meta.get("kind") == "stream":
+            return meta
+        values = meta.values()
+    elif isinstance(meta, list):
+        values = meta
+    else:
+        return None
+    for v in values:
+        found = find_provenance(v)
+        if found is not None:
+            return found
+    return None
+
+
+def _program_id(source) -> str | None:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, dict):
+        for k in PROGRAM_KEYS:
+            if isinstance(source.get(k), str):
+                return source[k]
+    return None
+
+
+def _strings(obj, path=""):
+    """(json path, string) for every string in a JSON value."""
+    if isinstance(obj, str):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+class _Audit:
+    def __init__(self):
+        self.violations: list[str] = []
+        self.count = 0
+        self.programs: dict[str, bool] = {}
+
+    def fail(self, msg: str) -> None:
+        self.count += 1
+        if len(self.violations) < MAX_LISTED:
+            self.violations.append(msg)
+
+    def program_ok(self, pid: str) -> bool:
+        if pid not in self.programs:
+            from shaders import registry
+
+            ok = pid.startswith(("lib/", "gen/"))
+            if ok:
+                try:
+                    registry.get(pid)
+                except ProcmemError:
+                    ok = False
+            self.programs[pid] = ok
+        return self.programs[pid]
+
+
+def _check_sample(audit: _Audit, where: str, meta_bytes: bytes, image: tuple[str, bytes]) -> None:
+    from PIL import Image
+
+    try:
+        meta = json.loads(meta_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        audit.fail(f"{where}: JSON does not parse ({e})")
+        return
+    sources = meta.get("sources") if isinstance(meta, dict) else None
+    if not isinstance(sources, list) or not sources:
+        audit.fail(f"{where}: no 'sources' list naming the programs")
+        return
+    ids = set()
+    for i, s in enumerate(sources):
+        pid = _program_id(s)
+        if pid is None:
+            audit.fail(f"{where}: source {i} names no program id")
+        elif not audit.program_ok(pid):
+            audit.fail(f"{where}: source {i} program {pid!r} does not resolve in shaders.registry")
+        else:
+            ids.add(pid)
+    for jpath, text in _strings(meta):
+        field = re.sub(r"\[\d+\]$", "", jpath.rsplit(".", 1)[-1])
+        if text in ids and field in PROGRAM_KEYS + ("sources",):
+            continue
+        if PATHLIKE.search(text):
+            audit.fail(f"{where}: JSON {jpath} = {text[:60]!r} looks like a file path")
+    try:
+        with Image.open(io.BytesIO(image[1])) as im:
+            im.load()
+            size = im.size
+    except OSError as e:
+        audit.fail(f"{where}: image does not decode ({e})")
+        return
+    res = meta.get("resolution")
+    if res is not None:
+        want = tuple(res) if isinstance(res, (list, tuple)) else (res, res)
+        if tuple(int(x) for x in want) not in (size, size[::-1]):
+            audit.fail(f"{where}: image is {size[0]}x{size[1]} but JSON says resolution {res}")
+
+
+def _audit_samples(audit: _Audit, tar_path: Path) -> None:
+    import tarfile
+
+    from generators.shards import read_shard
+
+    try:
+        for key, members in read_shard(tar_path):
+            where = f"{tar_path.name}:{key}"
+            bad = [e for e in members if e.lower() not in IMAGE_EXTS + ("json",)]
+            if not KEY.match(key) or bad:
+                audit.fail(f"{where}: members {sorted(members)} are not <12-digit key>.png|jpg|json")
+                continue
+            images = [(e, members[e]) for e in IMAGE_EXTS if e in members]
+            if "json" not in members or len(images) != 1:
+                continue  # generators.shards.verify has reported it
+            _check_sample(audit, where, members["json"], images[0])
+    except (tarfile.TarError, OSError, EOFError):
+        pass  # unreadable tars are reported by generators.shards.verify
+
+
+def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool = True) -> dict:
+    """Audit a shard set (checks 1-6 of the module docstring); counts and the first violations.
+
+    Integrity (hashes, counts, decodable members, unlisted tars) is generators.shards.verify;
+    this adds the provenance checks.
+    """
+    from generators.shards import MANIFEST, read_manifest, verify
+
+    d = Path(shard_dir)
+    manifest = read_manifest(d) if d.is_dir() else None
+    if manifest is None:
+        raise CompartmentError(f"{d} has no {MANIFEST}: not a shard set (contract 4); "
+                               "pass the directory `procmem generate` wrote with --shards")
+    audit = _Audit()
+    actual = sha256_file(d / MANIFEST)
+    if manifest_sha256 is not None and actual != manifest_sha256:
+        audit.fail(f"{MANIFEST} sha256 {actual[:12]}... differs from the export's "
+                   f"{manifest_sha256[:12]}...: these are not the shards the encoder learned from")
+    problems, total = verify(d, progress=progress)
+    for p in problems:
+        audit.fail(p)
+    for e in manifest["shards"]:
+        if (d / e["name"]).is_file():
+            _audit_samples(audit, d / e["name"])
+    progs = [p for p, ok in audit.programs.items() if ok]
+    return {"verdict": "pass" if audit.count == 0 and total > 0 else "fail",
+            "shard_dir": str(d), "manifest_sha256": actual, "shards": len(manifest["shards"]),
+            "samples": total, "programs": len(progs),
+            "library_programs": sum(p.startswith("lib/") for p in progs),
+            "generated_programs": sum(p.startswith("gen/") for p in progs),
+            "violations": audit.count, "first_violations": audit.violations}
+
+
+def audit_export(export, shard_dir=None, progress: bool = True) -> dict:
+    """Follow an encoder export's JSON to its shard manifest and audit that shard set."""
+    p = Path(export)
+    meta_path = p if p.suffix == ".json" else p.with_name(p.name.removesuffix(".safetensors") + ".json")
+    if not meta_path.is_file():
+        raise CompartmentError(f"encoder export description {meta_path} does not exist; "
+                               "give the <name>.json written by `procmem pretrain export`")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise CompartmentError(f"{meta_path} does not parse ({e})") from None
+    prov = find_provenance(meta)
+    if prov is None:
+        raise CompartmentError(f"{meta_path} names no shard manifest sha256; the export predates "
+                               "provenance records, so nothing can be audited")
+    if prov.get("kind") == "stream" and "manifest_sha256" not in prov:
+        return {"verdict": "unverifiable", "export": str(meta_path), "provenance": prov,
+                "reason": "the encoder learned from a live stream; no shards to follow"}
+    shard_dir = shard_dir or prov.get("dir") or prov.get("path")
+    if not shard_dir:
+        raise CompartmentError(f"{meta_path} names the manifest sha256 but no directory; "
+                               "pass the shard set with --shards")
+    result = audit_shards(shard_dir, prov["manifest_sha256"], progress=progress)
+    result["export"] = str(meta_path)
+    return result

@@ -1,0 +1,362 @@
+"""Real-data loaders for evaluation: ImageFolder trees, MedMNIST `.npz`, NIGHTS triplets, CamVid.
+
+Real images enter procmem here (and in the memory) only; they are read from a path
+(default `procmem.paths.shared_data_dir()`) and never copied into the repository.
+Sets without an official split get a deterministic, seeded, stratified memory/query split,
+so every table is reproducible from (data, seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from procmem.errors import ProcmemError
+from procmem.paths import shared_data_dir
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+CAMVID_VOID = 11
+"""CamVid's void/ignore label (labels 0..10 are the 11 classes)."""
+
+
+class DataError(ProcmemError):
+    """An evaluation data set is missing, malformed or inconsistent."""
+
+
+@dataclass
+class LabelledImages:
+    """Images (uint8 [N, H, W, 3], or [N, H, W] grey) with int64 labels and class names."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    ids: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels, dtype=np.int64).ravel()
+        if len(self.images) != len(self.labels):
+            raise DataError(f"{self.name}: {len(self.images)} images but {len(self.labels)} labels")
+        if not self.ids:
+            self.ids = [f"{self.name}/{i}" for i in range(len(self.labels))]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def subset(self, index, name: str | None = None) -> "LabelledImages":
+        index = np.asarray(index, dtype=np.int64)
+        return LabelledImages(name or self.name, self.images[index], self.labels[index],
+                              list(self.class_names), [self.ids[i] for i in index])
+
+    def fingerprint(self) -> str:
+        """sha256 of pixels, shape and labels: the data half of a feature-cache key."""
+        h = hashlib.sha256()
+        h.update(repr((self.images.shape, str(self.images.dtype))).encode())
+        h.update(np.ascontiguousarray(self.images).data)
+        h.update(self.labels.astype("<i8").tobytes())
+        return h.hexdigest()
+
+
+@dataclass
+class Triplets:
+    """NIGHTS 2AFC triplets: reference, two distortions, and the human votes for each side."""
+
+    ref: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    left_vote: np.ndarray
+    right_vote: np.ndarray
+    ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class SegmentationSet:
+    """Images uint8 [N, H, W, 3] with label masks int64 [N, H, W]; `void` marks ignored pixels."""
+
+    name: str
+    images: np.ndarray
+    masks: np.ndarray
+    num_classes: int
+    void: int
+    ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def data_root(root: str | Path | None = None) -> Path:
+    """The data directory: `root` if given, else the shared one; a clear error if neither exists."""
+    if root is not None:
+        root = Path(root)
+        if not root.is_dir():
+            raise DataError(f"data directory {root} does not exist; pass an existing --data-root")
+        return root
+    found = shared_data_dir()
+    if found is None:
+        raise DataError("no real data found: set PROCMEM_DATA or pass --data-root "
+                        "(the layout is described in ../shared/data/README.md)")
+    return found
+
+
+def resize_images(images, size: int | tuple[int, int], resample: str = "bilinear") -> np.ndarray:
+    """Resize a batch (array or list of arrays) to `size` (int: square; tuple: (H, W)) with PIL."""
+    from PIL import Image
+
+    h, w = (size, size) if isinstance(size, int) else size
+    mode = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC}[resample]
+    out = []
+    for im in images:
+        im = np.asarray(im)
+        if im.shape[:2] == (h, w):
+            out.append(im)
+        else:
+            out.append(np.asarray(Image.fromarray(im).resize((w, h), mode)))
+    return np.stack(out) if out else np.zeros((0, h, w, 3), np.uint8)
+
+
+def _read_rgb(path: Path, size) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size is not None:
+                h, w = (size, size) if isinstance(size, int) else size
+                if im.size != (w, h):
+                    im = im.resize((w, h), Image.BILINEAR)
+            return np.asarray(im)
+    except OSError as e:
+        raise DataError(f"cannot read image {path}: {e}; remove or replace the file") from e
+
+
+def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"images in {where} have different sizes {sorted(shapes)[:3]}...; "
+                        "pass a size (--size) to resize them on load")
+    return np.stack(arrays)
+
+
+def list_image_folder(root: str | Path) -> tuple[list[Path], np.ndarray, list[str]]:
+    """Files, labels and class names of an ImageFolder tree `root/<class>/<image>`.
+
+    Classes in sorted order (torchvision's rule); files sorted within a class.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"image folder {root} does not exist; expected root/<class>/<image>")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+    if not classes:
+        raise DataError(f"image folder {root} has no class sub-directories; expected root/<class>/<image>")
+    files, labels = [], []
+    for c, cls in enumerate(classes):
+        got = sorted(f for f in (root / cls).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        files += got
+        labels += [c] * len(got)
+    if not files:
+        raise DataError(f"image folder {root} has no images with suffixes {IMAGE_SUFFIXES}")
+    return files, np.array(labels, np.int64), classes
+
+
+def read_image_folder(root, files: list[Path], labels, classes: list[str], size=None,
+                      name: str | None = None) -> LabelledImages:
+    """Decode the listed files of an ImageFolder tree into a LabelledImages."""
+    root = Path(root)
+    images = [_read_rgb(f, size) for f in files]
+    ids = [f"{f.parent.name}/{f.name}" for f in files]
+    return LabelledImages(name or root.name, _stack(images, str(root)), labels, classes, ids)
+
+
+def load_image_folder(root: str | Path, size=None, limit_per_class: int | None = None,
+                      seed: int = 0, name: str | None = None) -> LabelledImages:
+    """An ImageFolder tree; `limit_per_class` keeps a seeded random subset of each class."""
+    files, labels, classes = list_image_folder(root)
+    keep = np.arange(len(files)) if limit_per_class is None else \
+        per_class_subset(labels, limit_per_class, seed)
+    return read_image_folder(root, [files[i] for i in keep], labels[keep], classes, size, name)
+
+
+def load_npz(path: str | Path, split: str, class_names: list[str] | None = None,
+             name: str | None = None) -> LabelledImages:
+    """One split of a MedMNIST-style `.npz` with keys `{train,val,test}_{images,labels}`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"npz file {path} does not exist")
+    with np.load(path, allow_pickle=False) as z:
+        ik, lk = f"{split}_images", f"{split}_labels"
+        if ik not in z.files or lk not in z.files:
+            raise DataError(f"{path} has no {ik}/{lk} (keys: {', '.join(sorted(z.files))}); "
+                            "choose a split among train, val, test")
+        images, labels = z[ik], z[lk].reshape(len(z[lk]), -1)
+    if labels.shape[1] != 1:
+        raise DataError(f"{path}: {lk} has {labels.shape[1]} columns (multi-label); "
+                        "kNN classification needs one label per image")
+    if images.dtype != np.uint8:
+        raise DataError(f"{path}: {ik} is {images.dtype}; expected uint8 pixels")
+    labels = labels[:, 0].astype(np.int64)
+    n_cls = int(labels.max()) + 1 if len(labels) else 0
+    names = class_names or [str(i) for i in range(n_cls)]
+    stem = name or path.stem
+    return LabelledImages(f"{stem}-{split}", images, labels, names,
+                          [f"{stem}/{split}/{i}" for i in range(len(labels))])
+
+
+def stratified_split(labels, query_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded stratified (memory, query) index split: each class keeps `query_fraction` as queries.
+
+    Every class with at least two items gets at least one query and one memory item.
+    """
+    if not 0.0 < query_fraction < 1.0:
+        raise DataError(f"query fraction {query_fraction} must be in (0, 1)")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    mem, qry = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        nq = int(round(query_fraction * len(idx)))
+        if len(idx) >= 2:
+            nq = min(max(nq, 1), len(idx) - 1)
+        qry.append(idx[:nq])
+        mem.append(idx[nq:])
+    return np.sort(np.concatenate(mem)), np.sort(np.concatenate(qry))
+
+
+def per_class_subset(labels, limit: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most `limit` seeded-random items of each class (sorted)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        keep.append(idx if len(idx) <= limit else rng.choice(idx, limit, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+NAMED_SETS = {
+    "cifar10": "cifar10/test",
+    "imagenette": "imagenette/val",
+    "pneumoniamnist": "pneumoniamnist/pneumoniamnist.npz",
+}
+"""Classification sets in the shared data folder (see its README.md)."""
+
+
+def load_classification(spec: str, root=None, query_fraction: float = 0.2, seed: int = 0,
+                        limit_per_class: int | None = None, size=None
+                        ) -> tuple[LabelledImages, LabelledImages]:
+    """A (memory, query) pair from a named shared set, an ImageFolder path or a `.npz` path.
+
+    `.npz` sets use their official splits (train -> memory, test -> queries); ImageFolder sets
+    get `stratified_split(query_fraction, seed)`. `limit_per_class` caps each side per class.
+    """
+    if spec in NAMED_SETS:
+        path, name = data_root(root) / NAMED_SETS[spec], spec
+    else:
+        path = Path(spec)
+        name = path.stem if path.suffix == ".npz" else path.name
+        if not path.exists():
+            raise DataError(f"no data set {spec!r}: give one of {', '.join(NAMED_SETS)} "
+                            "or a path to an ImageFolder tree or a .npz file")
+    q_limit = None if limit_per_class is None else max(1, limit_per_class // 4)
+    if path.suffix == ".npz":
+        mem, qry = load_npz(path, "train", name=name), load_npz(path, "test", name=name)
+        if limit_per_class is not None:
+            mem = mem.subset(per_class_subset(mem.labels, limit_per_class, seed))
+            qry = qry.subset(per_class_subset(qry.labels, q_limit, seed))
+        if size is not None:
+            mem.images, qry.images = resize_images(mem.images, size), resize_images(qry.images, size)
+    else:
+        files, labels, classes = list_image_folder(path)
+        mi, qi = stratified_split(labels, query_fraction, seed)
+        if limit_per_class is not None:  # subset before decoding: only read what is used
+            mi = mi[per_class_subset(labels[mi], limit_per_class, seed)]
+            qi = qi[per_class_subset(labels[qi], q_limit, seed)]
+        mem, qry = (read_image_folder(path, [files[i] for i in ix], labels[ix], classes, size, name)
+                    for ix in (mi, qi))
+    mem.name, qry.name = f"{name}-memory", f"{name}-query"
+    return mem, qry
+
+
+NIGHTS_COLUMNS = ("ref_path", "left_path", "right_path", "left_vote", "right_vote")
+
+
+def load_nights(root=None, split: str | None = None, size=None) -> Triplets:
+    """NIGHTS triplets from `root/triplets.csv` (default: the shared `nights/`); `split` filters."""
+    root = Path(root) if root is not None else data_root() / "nights"
+    table = root / "triplets.csv"
+    if not table.is_file():
+        raise DataError(f"no NIGHTS table {table}; expected triplets.csv with columns "
+                        f"{', '.join(NIGHTS_COLUMNS)}")
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = [c for c in NIGHTS_COLUMNS if rows and c not in rows[0]]
+    if missing or not rows:
+        raise DataError(f"{table} lacks columns {missing or NIGHTS_COLUMNS}; "
+                        f"expected {', '.join(NIGHTS_COLUMNS)}")
+    if split is not None:
+        rows = [r for r in rows if r.get("split") == split]
+        if not rows:
+            raise DataError(f"{table} has no rows with split={split!r}")
+    ref = [_read_rgb(root / r["ref_path"], size) for r in rows]
+    left = [_read_rgb(root / r["left_path"], size) for r in rows]
+    right = [_read_rgb(root / r["right_path"], size) for r in rows]
+    try:
+        lv = np.array([float(r["left_vote"]) for r in rows])
+        rv = np.array([float(r["right_vote"]) for r in rows])
+    except ValueError as e:
+        raise DataError(f"{table}: a vote is not a number ({e})") from e
+    ids = [r.get("id") or r["ref_path"] for r in rows]
+    where = str(root)
+    return Triplets(_stack(ref, where), _stack(left, where), _stack(right, where), lv, rv, ids)
+
+
+def load_segmentation(root=None, image_dir: str = "val", mask_dir: str = "valannot",
+                      num_classes: int = 11, void: int = CAMVID_VOID, size=None,
+                      limit: int | None = None, name: str = "camvid") -> SegmentationSet:
+    """Image + label-mask pairs of the same file name (CamVid layout `{val,valannot}/`).
+
+    Mask values >= num_classes other than `void` are an error (the mask is not a label map).
+    `size` (int or (H, W)) resizes images bilinearly and masks by nearest neighbour.
+    """
+    root = Path(root) if root is not None else data_root() / "camvid" / "CamVid"
+    idir, mdir = root / image_dir, root / mask_dir
+    if not idir.is_dir() or not mdir.is_dir():
+        raise DataError(f"segmentation set {root} needs {image_dir}/ and {mask_dir}/ "
+                        "holding images and label masks of the same names")
+    from PIL import Image
+
+    files = sorted(f for f in idir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    images, masks, ids = [], [], []
+    for f in files:
+        mf = mdir / f.name
+        if not mf.is_file():
+            mf = mdir / (f.stem + ".png")
+        if not mf.is_file():
+            raise DataError(f"no label mask for {f} in {mdir}; masks must share the image's name")
+        img = _read_rgb(f, size)
+        with Image.open(mf) as m:
+            if m.mode not in ("L", "P", "I", "I;16"):
+                raise DataError(f"{mf} is a {m.mode} image; a label mask holds one class id per pixel")
+            if size is not None or m.size != (img.shape[1], img.shape[0]):
+                m = m.resize((img.shape[1], img.shape[0]), Image.NEAREST)
+            mask = np.asarray(m).astype(np.int64)
+        bad = (mask >= num_classes) & (mask != void)
+        if bad.any():
+            raise DataError(f"{mf} has label {int(mask[bad][0])} outside 0..{num_classes - 1} "
+                            f"and not void ({void}); set num_classes/void to match the data")
+        images.append(img)
+        masks.append(mask)
+        ids.append(f.name)
+    if not images:
+        raise DataError(f"no images in {idir}")
+    return SegmentationSet(name, _stack(images, str(idir)), np.stack(masks), num_classes, void, ids)

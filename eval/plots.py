@@ -1,0 +1,134 @@
+"""The evaluation's pictures (PNG, matplotlib Agg): neighbour grids, PCA maps, curves, confusion.
+
+Each function writes one file atomically and returns its path; nothing here computes results.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from procmem.atomic import atomic_write_bytes
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> Path:
+    plt = _plt()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
+def _rgb(im: np.ndarray) -> np.ndarray:
+    im = np.asarray(im)
+    return np.repeat(im[..., None], 3, axis=-1) if im.ndim == 2 else im
+
+
+def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, class_names,
+                   predictions=None, cell: int = 96) -> Path:
+    """Each row: a query, then its nearest memory images, nearest first (Geirhos et al. Fig. 1).
+
+    Neighbour borders: green = its label is the query's, red = not. The query's caption gives
+    its label and the memory's prediction; its border is green/red for right/wrong.
+    A generators.sheet contact sheet, so all of procmem's image grids look alike.
+    """
+    from generators.sheet import save_sheet
+
+    pics, caps, borders = [], [], []
+    for r, q in enumerate(queries):
+        truth = int(query_labels[r])
+        pics.append(q)
+        cap = f"query: {class_names[truth]}"
+        if predictions is not None:
+            p = int(predictions[r])
+            cap += f"\npred: {class_names[p] if p >= 0 else '-'}"
+            borders.append("green" if p == truth else "red")
+        else:
+            borders.append(None)
+        caps.append(cap)
+        for c, im in enumerate(neighbours[r]):
+            lab = int(neighbour_labels[r][c])
+            pics.append(im)
+            caps.append(f"{c + 1}: {class_names[lab] if lab >= 0 else '-'}")
+            borders.append("green" if lab == truth else "red")
+    cols = 1 + (len(neighbours[0]) if len(neighbours) else 0)
+    return save_sheet(path, pics, captions=caps, cols=cols, cell=cell, borders=borders)
+
+
+def confusion_matrix(path, truth, pred, class_names, title: str = "") -> Path:
+    """Row-normalised confusion matrix (rows: true class, columns: predicted)."""
+    plt = _plt()
+    c = len(class_names)
+    ok = np.asarray(pred) >= 0
+    m = np.bincount(np.asarray(truth)[ok] * c + np.asarray(pred)[ok], minlength=c * c).reshape(c, c)
+    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(0.5 * c + 2.5, 0.5 * c + 2))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(c), class_names, rotation=90, fontsize=7)
+    ax.set_yticks(range(c), class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=8)
+    if c <= 12:
+        for i in range(c):
+            for j in range(c):
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    return _save(fig, path)
+
+
+def pca_maps(path, images, label_maps, maps_by_encoder: dict[str, list[np.ndarray]],
+             num_classes: int) -> Path:
+    """Per row an image, its labels, then each encoder's first-3-PCA-components map (Fig. 9)."""
+    plt = _plt()
+    names = list(maps_by_encoder)
+    n = len(images)
+    fig, axes = plt.subplots(n, 2 + len(names), figsize=(2.2 * (2 + len(names)), 1.8 * n),
+                             squeeze=False)
+    for r in range(n):
+        axes[r, 0].imshow(_rgb(images[r]))
+        axes[r, 1].imshow(np.ma.masked_greater_equal(label_maps[r], num_classes), cmap="tab20",
+                          vmin=0, vmax=19, interpolation="nearest")
+        for j, e in enumerate(names):
+            axes[r, 2 + j].imshow(maps_by_encoder[e][r], interpolation="nearest")
+        if r == 0:
+            for ax, t in zip(axes[r], ["image", "labels"] + names):
+                ax.set_title(t, fontsize=8)
+        for ax in axes[r]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return _save(fig, path)
+
+
+def curves(path, series: dict[str, tuple], xlabel: str, ylabel: str, title: str = "",
+           logx: bool = False, logy: bool = False, annotate: dict[str, list] | None = None) -> Path:
+    """Line plots: `series[name] = (x, y)`; optional per-point annotations (e.g. k)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, (x, y) in series.items():
+        ax.plot(x, y, marker="o", label=name)
+        for xi, yi, t in zip(x, y, (annotate or {}).get(name, [])):
+            ax.annotate(str(t), (xi, yi), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -1,0 +1,110 @@
+"""Fixtures for eval tests: small real data shipped with dependencies, written in the loaders' formats."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from procmem.atomic import atomic_write_bytes
+
+
+def write_npz(path, **arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_npz(tmp_path_factory):
+    """sklearn digits (8x8 grey, 10 classes) as a MedMNIST-style .npz: 400 train, 100 test."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images * 16).clip(0, 255).astype(np.uint8)
+    y = d.target.astype(np.uint8)[:, None]
+    idx = np.random.default_rng(0).permutation(len(y))
+    tr, va, te = idx[:400], idx[400:450], idx[450:550]
+    return write_npz(tmp_path_factory.mktemp("digits") / "digits.npz",
+                     train_images=x[tr], train_labels=y[tr], val_images=x[va], val_labels=y[va],
+                     test_images=x[te], test_labels=y[te])
+
+
+@pytest.fixture(scope="session")
+def digits(digits_npz):
+    from eval.datasets import load_classification
+
+    return load_classification(str(digits_npz))
+
+
+def region_images(n: int, size: int = 32, seed: int = 0):
+    """Synthetic segmentation data: each image is coloured regions, its mask the region labels.
+
+    Three classes with fixed colours (plus a void border stripe labelled 11) laid out as random
+    horizontal/vertical splits, with a little noise: a label map that colour explains exactly.
+    """
+    rng = np.random.default_rng(seed)
+    colours = np.array([[220, 30, 30], [30, 200, 40], [40, 40, 220]], np.uint8)
+    images, masks = [], []
+    for _ in range(n):
+        m = np.zeros((size, size), np.int64)
+        a, b = rng.integers(size // 4, 3 * size // 4, 2)
+        m[:, a:] = 1
+        m[b:, :] = 2
+        m[:, :2] = 11
+        img = colours[np.where(m == 11, 0, m)].astype(np.int16)
+        img = np.where((m == 11)[..., None], 128, img)
+        img = np.clip(img + rng.integers(-10, 10, img.shape), 0, 255).astype(np.uint8)
+        images.append(img)
+        masks.append(m)
+    return np.stack(images), np.stack(masks)
+
+
+@pytest.fixture(scope="session")
+def camvid_like(tmp_path_factory):
+    """A CamVid-layout folder (val/, valannot/) of 8 synthetic region images."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("camvid")
+    (root / "val").mkdir()
+    (root / "valannot").mkdir()
+    images, masks = region_images(8)
+    for i, (im, m) in enumerate(zip(images, masks)):
+        Image.fromarray(im).save(root / "val" / f"f{i:03d}.png")
+        Image.fromarray(m.astype(np.uint8)).save(root / "valannot" / f"f{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def nights_like(tmp_path_factory):
+    """A NIGHTS-layout folder: triplets.csv + images; left is a copy of ref, right is noise."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("nights")
+    (root / "ref").mkdir()
+    (root / "distort").mkdir()
+    rng = np.random.default_rng(1)
+    lines = ["id,left_vote,right_vote,votes,ref_path,left_path,right_path,split,is_imagenet,prompt"]
+    for i in range(6):
+        ref = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+        noise = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+        Image.fromarray(ref).save(root / "ref" / f"{i}.png")
+        Image.fromarray(ref).save(root / "distort" / f"{i}_0.png")
+        Image.fromarray(noise).save(root / "distort" / f"{i}_1.png")
+        lv, rv = [(1, 0), (1, 0), (1, 0), (0, 1), (1, 1), (1, 0)][i]
+        lines.append(f"{i},{lv},{rv},5,ref/{i}.png,distort/{i}_0.png,distort/{i}_1.png,"
+                     f"{'test' if i < 4 else 'val'},True,thing")
+    (root / "triplets.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def random_vit():
+    """A tiny random timm ViT through pretrain's Encoder (skips when pretrain lacks it)."""
+    enc_mod = pytest.importorskip("pretrain.encoder")
+    from eval.encoders import make_encoder
+
+    assert enc_mod.Encoder is not None
+    return make_encoder("random:vit_tiny_patch16_224:32:0")
