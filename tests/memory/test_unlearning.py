@@ -1,0 +1,157 @@
+"""Removal receipts whose checks really look, pruning counts, and kill -9 crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory import pruning, receipts
+from memory.store import VisualMemory
+from memory.verify import verify
+from tests.memory.conftest import unit
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_receipt_checks_pass_and_detect_vectors_left_on_disk(tmp_path, blobs):
+    x, y, _, _ = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "e")
+    ids = m.add(x, y, sources=[f"cam{i % 3}/{i}.jpg" for i in range(len(x))])
+    m.flush()
+    stale = tmp_path / "stale-index.faiss"
+    shutil.copy(tmp_path / "m" / "index.faiss", stale)  # a copy still holding every vector
+    r = m.remove(ids[:4])
+    assert r.passed, r.checks
+    assert set(r.checks) == {"not_searchable", "not_on_disk", "not_in_pruning_stats"}
+    saved = json.loads(Path(r.path).read_text())
+    assert saved["removed_ids"] == ids[:4].tolist() and saved["passed"]
+    assert saved["version_before"] == 1 and saved["version_after"] == 2
+    assert receipts.load(r.path).sha256 == r.sha256
+    # The byte scanner finds vectors that are still in a file (here: the stale index copy) ...
+    found = receipts.find_vectors_in_files([stale, tmp_path / "m" / "memory.sqlite"], x[:6])
+    assert found == {str(stale): [0, 1, 2, 3, 4, 5],
+                     str(tmp_path / "m" / "memory.sqlite"): [4, 5]}  # 4, 5 were not removed
+    # ... and the checks fail when a stale copy sits in the memory directory.
+    shutil.copy(stale, tmp_path / "m" / "leftover.bin")
+    assert not receipts.check_not_on_disk(m, x[:4])["passed"]
+    (tmp_path / "m" / "leftover.bin").unlink()
+    # Remove by source pattern and by predicate.
+    r2 = m.remove(source_like="cam1/%")
+    assert r2.passed and len(r2.removed_ids) > 0
+    r3 = m.remove(where=lambda s: s.endswith("/5.jpg") or s.endswith("/8.jpg"))
+    assert sorted(r3.removed_ids) == [5, 8] and r3.passed
+    m.close()
+    assert verify(tmp_path / "m")["ok"]
+
+
+def test_receipt_detects_a_vector_still_searchable(tmp_path, blobs):
+    x, y, _, _ = blobs
+    m = VisualMemory.create(tmp_path / "m", 16, "e")
+    ids = m.add(x, y)
+    r = receipts.check_not_searchable(m, ids[:3], x[:3])  # never removed: must fail
+    assert not r["passed"] and "3 removed ids returned" in r["detail"]
+    m.close()
+
+
+def _constructed_memory(path):
+    """Points on a circle: class 0 at angles 0, .1, .2; class 1 at 1.5, 1.6, 1.7; and one
+    item labelled 1 at .04, inside class 0 (mislabelled). With k = 1, plurality voting:
+    0.0 -> .04 (wrong: v[.04] += 1), .04 -> 0.0 (wrong: v[0.0] += 1), .1 -> .04 (wrong:
+    v[.04] += 1), every other decision right. So v = 1 for 0.0, 2 for .04, 0 elsewhere."""
+    angles = np.array([0.0, 0.1, 0.2, 1.5, 1.6, 1.7, 0.04])
+    x = np.stack([np.cos(angles), np.sin(angles), np.full(7, 0.3)], axis=1)
+    m = VisualMemory.create(path, 3, "e")
+    m.add(unit(x), np.array([0, 0, 0, 1, 1, 1, 1]))
+    return m
+
+
+def test_pruning_counts_gammas_hard_prune_and_recompute(tmp_path):
+    m = _constructed_memory(tmp_path / "m")
+    stats = pruning.compute(m, k=1, rule="plurality")
+    assert stats["wrong"].tolist() == [1, 0, 0, 0, 0, 0, 2]
+    assert stats["version"] == m.version
+    np.testing.assert_allclose(pruning.gamma(stats["wrong"]), [0.875, 1, 1, 1, 1, 1, 1.75 / 3])
+    # Soft pruning scales each neighbour's vote by its gamma.
+    dec = m.classify(m.vectors([6]), 2, "plurality", pruning="soft")
+    np.testing.assert_allclose(sorted(dec.weights[0]), sorted([1.75 / 3, 0.875]))
+    r = pruning.hard_prune(m, threshold=2)
+    assert r.removed_ids == [6] and r.passed
+    after = m.prune_stats()
+    assert 6 not in after["ids"].tolist() and after["wrong"].tolist() == [0] * 6
+    assert after["version"] == m.version
+    m.close()
+
+
+CHILD = textwrap.dedent("""
+    import sys, numpy as np
+    sys.path.insert(0, {repo!r})
+    from memory.store import VisualMemory
+    m = VisualMemory.open({path!r})
+    rng = np.random.default_rng(0)
+    step = 0
+    while True:
+        step += 1
+        ids = m.add(rng.normal(size=(5, 8)), rng.integers(0, 3, 5))
+        print("added", *ids.tolist(), flush=True)
+        if step % 3 == 0:
+            m.remove(ids[:2], checks=False)
+            print("removed", *ids[:2].tolist(), flush=True)
+        if step % 7 == 0:
+            m.flush()
+""")
+
+
+def test_kill_9_mid_edits_loses_no_acknowledged_add_and_revives_no_removal(tmp_path):
+    path = tmp_path / "m"
+    VisualMemory.create(path, 8, "e").close()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(REPO), path=str(path))],
+                            stdout=subprocess.PIPE, text=True)
+    added, removed = set(), set()
+    deadline = time.time() + 30
+    try:
+        while len(added) < 150 and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            op, *ids = line.split()
+            (added if op == "added" else removed).update(int(i) for i in ids)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(added) >= 150 and removed
+    with VisualMemory.open(path) as m:
+        have = set(m.ids.tolist())
+        assert added - removed <= have
+        assert not (removed & have)
+        s, i = m.search(m.vectors(sorted(added - removed)[:20]), 1)
+        assert np.array_equal(i[:, 0], sorted(added - removed)[:20])
+    assert verify(path)["ok"]
+
+
+@pytest.mark.parametrize("secure_delete", [0, 1])
+def test_plain_sqlite_delete_leaves_bytes_that_the_scan_finds(tmp_path, secure_delete):
+    """Why the store sets secure_delete: without it a DELETE leaves the vector in the file."""
+    import sqlite3
+
+    x = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
+    db = tmp_path / "t.sqlite"
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute(f"PRAGMA secure_delete={secure_delete}")
+    c.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)")
+    c.executemany("INSERT INTO t VALUES (?, ?)", [(i, x[i].tobytes()) for i in range(30)])
+    c.execute("DELETE FROM t WHERE id < 5")
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    found = receipts.find_vectors_in_files([db, Path(f"{db}-wal")], x[:7])
+    assert found[str(db)] == ([0, 1, 2, 3, 4, 5, 6] if not secure_delete else [5, 6])
