@@ -73,7 +73,7 @@ vec3 gnoised(vec2 p) {
     float v = va + u.x * (vb - va) + u.y * (vc - va) + u.x * u.y * k;
     vec2 d = ga + u.x * (gb - ga) + u.y * (gc - ga) + u.x * u.y * (ga - gb - gc + gd)
            + du * (vec2(vb - va, vc - va) + k * u.yx);
-    return vec3(v, d) * 1.4;
+    return vec3(v, d) * 1.2;
 }
 
 // Perlin gradient noise in about [-1, 1].
@@ -146,7 +146,7 @@ vec4 voronoi(vec2 p, float jitter) {
 }
 
 // Truchet tile of quarter-circle arcs (Smith 1987), each unit tile flipped at random:
-// x = distance to the nearest arc, y = the tile's hash, zw = tile-local coords in [-0.5, 0.5].
+// x = distance to the nearer of this tile's two arcs (<= 0.5), y = the tile's hash, zw = tile-local coords in [-0.5, 0.5].
 vec4 truchet(vec2 p) {
     vec2 c = floor(p), f = fract(p) - 0.5;
     float h = hash12(c);
