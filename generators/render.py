@@ -11,8 +11,11 @@ row 0 of the result is the top of the image.
 from __future__ import annotations
 
 import collections
+import importlib
+import importlib.util
 import os
 import re
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -104,6 +107,19 @@ def check_batch(program_id: str, times, params) -> tuple[np.ndarray, np.ndarray]
     return times, params
 
 
+def _load_llvm_users_first() -> None:
+    """Import triton before llvmpipe starts, when torch is loaded (or about to be).
+
+    Mesa llvmpipe and triton each bundle LLVM; importing triton after an llvmpipe context
+    exists segfaults (seen with torch 2.14 / triton, Mesa 22.3: timm -> torchvision ->
+    torch._dynamo -> triton). The other order is safe, so a process that has torch loaded
+    imports triton now (~0.3 s); a process that never imports torch pays nothing.
+    """
+    if "torch" in sys.modules and "triton" not in sys.modules:
+        if importlib.util.find_spec("triton") is not None:
+            importlib.import_module("triton")
+
+
 class _Compiled:
     """A linked GL program with its empty vertex array and the uniforms it kept."""
 
@@ -161,6 +177,7 @@ class Renderer:
                 "in each worker, or use multiprocessing's 'spawn' start method"
             )
         if self._ctx is None:
+            _load_llvm_users_first()
             import moderngl
 
             try:

@@ -1,5 +1,6 @@
 """The headless EGL renderer: errors, determinism, orientation, sizes, LRU cache."""
 
+import importlib.util
 import pickle
 
 import numpy as np
@@ -134,3 +135,23 @@ def test_two_renderers_in_one_process_do_not_disturb_each_other(renderer):
     assert np.array_equal(renderer.render(p, [0.0], params), before)
     other.close()  # closing the other context leaves this one working
     assert np.array_equal(renderer.render(p, [0.0], params), before)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton not installed")
+def test_torch_users_can_import_triton_after_rendering():
+    """llvmpipe and triton both bundle LLVM: triton imported after EGL init used to segfault
+    (timm -> torchvision -> torch._dynamo imports it), so the renderer loads it first."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, torch\n"
+            "from generators.render import Renderer\n"
+            "from shaders import registry\n"
+            "r = Renderer(size=8)\n"
+            "r.render(registry.library()[0], [0.0], np.zeros((1, 16)))\n"
+            "import triton\n"
+            "print(r.render(registry.library()[0], [0.0], np.zeros((1, 16))).shape)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "(1, 8, 8, 3)" in res.stdout
