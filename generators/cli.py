@@ -1,7 +1,144 @@
-"""Command-line subcommands for the generators stage (registered by procmem.cli)."""
+"""Command-line subcommands for the generators stage (registered by procmem.cli).
+
+`procmem generate` writes a deterministic WebDataset shard set; `procmem shards verify`
+re-checks one; `procmem shards sheet` draws a contact sheet of its first images.
+Heavy libraries (moderngl, PIL, tqdm) are imported inside the handlers.
+"""
 
 from __future__ import annotations
 
+import argparse
+
+PROCESS_HELP = """\
+shaders: one rendered frame per image (Baradad et al. 2022);
+shaders-mixup: convex mix of 6 frames, Dirichlet(alpha=1) weights (the shaders21k default);
+kml: Shaders K-Means Leaves (Rodriguez-Munoz et al. 2025): 2-means on s1's colours, the
+blurred mask composites s2*m + s3*(1-m); kml-mixup: the mean of two KML images, the
+paper's best pretraining data (default)."""
+
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `generate` and `shards {verify,sheet}` to the top-level parser."""
+    from generators.processes import PROCESSES
+
+    g = sub.add_parser(
+        "generate",
+        help="render procedural images into deterministic WebDataset shards",
+        description="Render procedural images into WebDataset shards. Shard i is a pure "
+        "function of (options, i): rerunning gives byte-identical tars, a rerun skips "
+        "complete shards (resume after a kill), and disjoint --shards ranges can run as "
+        "separate processes (a Slurm array task or Ray task per shard) into one --out. "
+        "Processes: " + PROCESS_HELP,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g.add_argument("--process", default="kml-mixup", choices=list(PROCESSES),
+                   help="how images are made from rendered frames (see above)")
+    g.add_argument("--num-images", type=int, default=1000, help="images in the whole set")
+    g.add_argument("--res", type=int, default=256,
+                   help="image side in pixels (both papers pretrain on 256 px renders)")
+    g.add_argument("--shard-size", type=int, default=1000,
+                   help="images per tar; also the frame pool KML draws textures from")
+    g.add_argument("--shards", default=None,
+                   help="which shards to make: 'A:B' (A..B-1) or one index 'I' "
+                   "(e.g. $SLURM_ARRAY_TASK_ID); default all")
+    g.add_argument("--out", required=True, help="directory for the tars and manifest.json")
+    g.add_argument("--workers", type=int, default=1,
+                   help="worker processes (spawned), each with its own EGL renderer")
+    g.add_argument("--format", default="png", choices=["png", "jpg"],
+                   help="image encoding; png is lossless")
+    g.add_argument("--quality", type=int, default=95, help="JPEG quality (with --format jpg)")
+    g.add_argument("--seed", type=int, default=0,
+                   help="shard i's rng is SeedSequence([seed, i])")
+    g.add_argument("--programs", default=None, choices=["library", "generated", "all"],
+                   help="where programs come from: the hand library, the seeded grammar, or "
+                   "either with p=1/2 (default: all when the grammar exists, else library)")
+    g.add_argument("--frames-per-program", type=int, default=8,
+                   help="frames drawn per program compile (amortises ~150 ms compiles)")
+    g.add_argument("--k", type=int, default=2,
+                   help="KML clusters; the paper uses 2, K>2 fills each with its own texture")
+    g.add_argument("--alpha", type=float, default=1.0,
+                   help="Dirichlet concentration of shaders-mixup weights (shaders21k: 1)")
+    g.add_argument("--mix", type=int, default=None,
+                   help="parts per mixup: frames for shaders-mixup (default 6), KML images "
+                   "for kml-mixup (default 2)")
+    g.add_argument("--mask-res", type=int, default=None,
+                   help="cluster s1 at this resolution, then resize the mask (default: the "
+                   "image resolution)")
+    g.add_argument("--kmeans-iters", type=int, default=None,
+                   help="fixed Lloyd iterations (3 = the small fixed budget); default: "
+                   "iterate to tolerance from 3 k-means++ seedings on a 4096-pixel sample")
+    g.add_argument("--kmeans-sample", type=int, default=4096,
+                   help="pixels per image the K-means centres are fitted on")
+    g.add_argument("--no-watchdog", action="store_true",
+                   help="render in-process without the deadline child (a hanging program "
+                   "then hangs the job)")
+    g.set_defaults(func=run_generate)
+
+    s = sub.add_parser("shards", help="check or look at a shard set")
+    ssub = s.add_subparsers(dest="shards_command", metavar="SUBCOMMAND", required=True)
+    v = ssub.add_parser("verify", help="re-hash every tar against the manifest and decode "
+                        "every sample; exit 1 naming each problem")
+    v.add_argument("dir", help="a directory made by `procmem generate`")
+    v.set_defaults(func=run_verify)
+    c = ssub.add_parser("sheet", help="contact sheet (PNG) of a shard set's first images")
+    c.add_argument("dir", help="a directory made by `procmem generate`")
+    c.add_argument("--out", required=True, help="PNG file to write")
+    c.add_argument("--n", type=int, default=64, help="how many images")
+    c.set_defaults(func=run_sheet)
+
+
+def config_from_args(args):
+    from generators import frames, jobs, processes
+
+    opts = processes.ProcessOptions(k=args.k, alpha=args.alpha, mix=args.mix,
+                                    mask_res=args.mask_res, kmeans_iters=args.kmeans_iters,
+                                    kmeans_sample=args.kmeans_sample)
+    return jobs.GenerateConfig(
+        process=args.process, res=args.res, num_images=args.num_images,
+        shard_size=args.shard_size, seed=args.seed, format=args.format, quality=args.quality,
+        programs=args.programs or frames.default_programs(),
+        frames_per_program=args.frames_per_program, options=opts,
+    ).check()
+
+
+def run_generate(args) -> int:
+    import logging
+    import sys
+
+    from generators import jobs
+
+    logging.basicConfig(level=logging.WARNING, format="procmem: %(message)s")
+    cfg = config_from_args(args)
+    shards = jobs.parse_shards(args.shards, cfg.num_shards)
+    summary = jobs.run(cfg, args.out, shards, workers=args.workers,
+                       watchdog=not args.no_watchdog, progress=sys.stderr.isatty())
+    print(summary.text())
+    return 0
+
+
+def run_verify(args) -> int:
+    import sys
+
+    from generators import shards
+
+    problems, checked = shards.verify(args.dir, progress=sys.stderr.isatty())
+    for p in problems:
+        print(f"problem: {p}")
+    print(f"{args.dir}: {checked} samples checked, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def run_sheet(args) -> int:
+    from generators import shards, sheet
+
+    images, captions = [], []
+    for img, meta in shards.iter_images(args.dir, args.n):
+        images.append(img)
+        first = meta["sources"][0]["program"] if meta.get("sources") else ""
+        captions.append(f"{meta.get('key', '')[-6:]}\n{first.split('/')[-1]}")
+    if not images:
+        raise shards.ShardError(f"{args.dir} holds no samples yet")
+    sheet.save_sheet(args.out, images, captions=captions,
+                     title=f"{args.dir}: first {len(images)} images")
+    print(f"wrote {args.out}")
+    return 0

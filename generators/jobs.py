@@ -1,0 +1,326 @@
+"""The generation job: shards [A, B) of a shard set, by W worker processes, resumable.
+
+Shard i is a pure function of (config, i): its rng is `SeedSequence([seed, i])`, split into
+one stream for the frame pool and one for the process. A shard renders its frame pool once
+(one frame per image; generators.frames), makes its images (generators.processes), encodes
+them and writes the tar atomically (generators.shards). Complete shards (listed in the
+manifest, file present with the recorded size) are skipped on a rerun, so a killed job is
+resumed by running the same command again; disjoint ranges can run as separate processes
+(a Slurm array task or Ray task per shard) into the same directory.
+
+Workers are spawned processes (never forked after EGL initialisation), each owning one
+renderer (a `SafeRenderer` with a deadline by default, so a hanging program is skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from generators import frames as fr
+from generators import processes as pr
+from generators import shards as sh
+from procmem import __version__
+from procmem.errors import ProcmemError
+
+log = logging.getLogger("procmem.generators")
+
+
+class GenerateError(ProcmemError):
+    """A bad generation option or shard range."""
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """What one sample is: process, resolution, where programs come from, process options."""
+
+    process: str = "kml-mixup"
+    res: int = 256
+    programs: str = field(default_factory=fr.default_programs)
+    frames_per_program: int = 8
+    options: pr.ProcessOptions = pr.ProcessOptions()
+
+    def check(self) -> "SampleConfig":
+        pr.check_options(self.process, self.options, self.res)
+        if not 16 <= self.res <= 4096:
+            raise GenerateError(f"--res {self.res}: must be between 16 and 4096 pixels")
+        if self.frames_per_program < 1:
+            raise GenerateError(f"--frames-per-program {self.frames_per_program}: must be >= 1 "
+                                "(8 amortises one ~150 ms compile over 8 frames)")
+        fr.check_programs(self.programs)
+        return self
+
+
+@dataclass(frozen=True)
+class GenerateConfig(SampleConfig):
+    """A shard set: SampleConfig plus size, sharding, seed and image encoding."""
+
+    num_images: int = 1000
+    shard_size: int = 1000
+    seed: int = 0
+    format: str = "png"
+    quality: int = 95
+
+    def check(self) -> "GenerateConfig":
+        if self.num_images < 1:
+            raise GenerateError(f"--num-images {self.num_images}: must be >= 1")
+        if self.shard_size < 1:
+            raise GenerateError(f"--shard-size {self.shard_size}: must be >= 1")
+        if self.format not in sh.IMAGE_FORMATS:
+            raise GenerateError(f"--format {self.format}: choose one of "
+                                f"{', '.join(sh.IMAGE_FORMATS)}")
+        if not 1 <= self.quality <= 100:
+            raise GenerateError(f"--quality {self.quality}: JPEG quality must be in 1..100")
+        if self.seed < 0:
+            raise GenerateError(f"--seed {self.seed}: must be >= 0")
+        super().check()
+        return self
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.num_images // self.shard_size)
+
+    def shard_count(self, i: int) -> int:
+        return min(self.shard_size, self.num_images - i * self.shard_size)
+
+    def to_json(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["options"] = self.options.to_json()
+        return d
+
+
+def parse_shards(spec: str | None, num_shards: int) -> range:
+    """'A:B' (half-open), 'I' (one shard) or None (all) as a range within [0, num_shards)."""
+    if spec is None:
+        return range(num_shards)
+    try:
+        if ":" in spec:
+            a, b = spec.split(":", 1)
+            r = range(int(a) if a else 0, int(b) if b else num_shards)
+        else:
+            r = range(int(spec), int(spec) + 1)
+    except ValueError:
+        raise GenerateError(f"--shards {spec!r}: give 'A:B' (shards A..B-1) or one index 'I'")
+    if r.start < 0 or r.stop > num_shards or r.start >= r.stop:
+        raise GenerateError(f"--shards {spec!r}: must select shards within 0:{num_shards} "
+                            f"({num_shards} shards of --shard-size for --num-images)")
+    return r
+
+
+# --- making samples (shared with the streaming dataset) ---------------------------------------
+
+
+@dataclass
+class Timing:
+    """Seconds spent per stage, and what was skipped (summed over shards)."""
+
+    images: int = 0
+    render: float = 0.0
+    kmeans: float = 0.0
+    compose: float = 0.0
+    encode: float = 0.0
+    write: float = 0.0
+    pool: fr.PoolStats = field(default_factory=fr.PoolStats)
+
+    def add(self, other: "Timing") -> None:
+        for k in ("images", "render", "kmeans", "compose", "encode", "write"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.pool.add(other.pool)
+
+
+def make_samples(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int, renderer,
+                 timing: Timing | None = None):
+    """`count` images of cfg's process from a freshly rendered pool: (uint8 [count, H, W, 3],
+    [metadata dict]). The metadata is the sample JSON of contract 3, minus the key."""
+    timing = timing if timing is not None else Timing()
+    proc = pr.get_process(cfg.process)
+    pool_ss, proc_ss = seed_seq.spawn(2)
+    n = proc.pool_size(count, cfg.options)
+    pool, specs, stats = fr.render_pool(renderer, n, cfg.res, np.random.default_rng(pool_ss),
+                                        cfg.programs, cfg.frames_per_program)
+    split: dict = {}
+    images, provs = pr.make_images(cfg.process, pool, count, np.random.default_rng(proc_ss),
+                                   cfg.options, split)
+    metas = []
+    for p in provs:
+        sources = [dict(role=s["role"], pool=s["pool"], **specs[s["pool"]].to_json())
+                   for s in p["sources"]]
+        metas.append({
+            "process": cfg.process,
+            "resolution": cfg.res,
+            "sources": sources,
+            "weights": p["weights"],
+            "mask": p["mask"],
+            "options": cfg.options.to_json(),
+            "procmem_version": __version__,
+        })
+    timing.images += count
+    timing.render += stats.render_s
+    timing.kmeans += split.get("kmeans", 0.0)
+    timing.compose += split.get("compose", 0.0)
+    timing.pool.add(stats)
+    return images, metas
+
+
+def shard_seed(cfg: GenerateConfig, i: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([cfg.seed, i])
+
+
+def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer) -> tuple[dict, Timing]:
+    """Render, encode and write shard i; record it in the manifest. Returns (entry, timing)."""
+    timing = Timing()
+    images, metas = make_samples(cfg, shard_seed(cfg, i), cfg.shard_count(i), renderer, timing)
+    t = time.perf_counter()
+    samples = []
+    for j, (img, meta) in enumerate(zip(images, metas)):
+        key = sh.sample_key(i, j)
+        meta = dict(meta, key=key, shard=i, index=j, seed=cfg.seed, format=cfg.format)
+        samples.append((key, {cfg.format: sh.encode_image(img, cfg.format, cfg.quality),
+                              "json": sh.encode_json(meta)}))
+    t2 = time.perf_counter()
+    entry = sh.write_shard(out / sh.shard_name(cfg.process, i), samples)
+    entry["index"] = i
+    sh.record_shard(out, cfg.to_json(), entry)
+    timing.encode += t2 - t
+    timing.write += time.perf_counter() - t2
+    return entry, timing
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+def new_renderer(res: int, watchdog: bool):
+    """The renderer a worker owns: SafeRenderer (deadline, survives hangs) or a plain one."""
+    if watchdog:
+        from generators.watchdog import SafeRenderer
+
+        return SafeRenderer(size=res)
+    from generators.render import Renderer
+
+    return Renderer(size=res)
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(res: int, watchdog: bool) -> None:
+    _WORKER["renderer"] = new_renderer(res, watchdog)
+
+
+def _worker_shard(cfg: GenerateConfig, i: int, out: str):
+    return make_shard(cfg, i, Path(out), _WORKER["renderer"])
+
+
+@dataclass
+class Summary:
+    """What a job did: shards made and skipped, images, wall time, and the Timing split."""
+
+    made: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    wall_s: float = 0.0
+    timing: Timing = field(default_factory=Timing)
+
+    @property
+    def images_per_s(self) -> float:
+        return self.timing.images / self.wall_s if self.wall_s > 0 else 0.0
+
+    def text(self) -> str:
+        t = self.timing
+        work = t.render + t.kmeans + t.compose + t.encode + t.write
+        split = ", ".join(f"{k} {getattr(t, k):.1f} s ({getattr(t, k) / work:.0%})"
+                          for k in ("render", "kmeans", "compose", "encode", "write")
+                          if work > 0)
+        failed = sorted({f["program"] for f in t.pool.failed_programs})
+        lines = [
+            f"made {len(self.made)} shards ({t.images} images) in {self.wall_s:.1f} s: "
+            f"{self.images_per_s:.1f} images/s; skipped {len(self.skipped)} complete shards",
+            f"time split (summed over workers): {split or 'none'}",
+            f"frames rendered {t.pool.frames}, rejected by the quality filter "
+            f"{t.pool.rejected}" + (f" ({t.pool.rejected_reasons})" if t.pool.rejected else ""),
+            f"failed programs (skipped): {len(failed)}" + (f": {', '.join(failed)}"
+                                                           if failed else ""),
+        ]
+        return "\n".join(lines)
+
+
+def complete_shards(out: Path, cfg: GenerateConfig) -> set[int]:
+    """Indices of shards listed in the manifest whose tar is present with the listed size."""
+    m = sh.read_manifest(out)
+    done = set()
+    for e in (m or {}).get("shards", []):
+        p = out / e["name"]
+        if p.exists() and p.stat().st_size == e.get("bytes"):
+            done.add(e["index"])
+    return done
+
+
+def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None,
+        workers: int = 1, watchdog: bool = True, renderer=None, progress: bool = True) -> Summary:
+    """Make the shards in `shards` (default all) that are not complete yet; return a Summary.
+
+    Everything is validated (options, range, an existing manifest's config) before any
+    rendering. `renderer` (one process only) reuses an existing renderer.
+    """
+    cfg.check()
+    if workers < 1:
+        raise GenerateError(f"--workers {workers}: must be >= 1")
+    shards = shards if shards is not None else range(cfg.num_shards)
+    if shards.start < 0 or shards.stop > cfg.num_shards:
+        raise GenerateError(f"shards {shards.start}:{shards.stop} outside 0:{cfg.num_shards}")
+    out = Path(out)
+    sh.open_manifest(out, cfg.to_json())
+    done = complete_shards(out, cfg)
+    todo = [i for i in shards if i not in done]
+    sh.remove_stale_temporaries(out, [sh.shard_name(cfg.process, i) for i in todo])
+    summary = Summary(skipped=[i for i in shards if i in done])
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(cfg.shard_count(i) for i in todo), unit="img", disable=not progress,
+               desc=f"{cfg.process} {cfg.res}px")
+    start = time.perf_counter()
+
+    def finish(entry, timing):
+        summary.made.append(entry["index"])
+        summary.timing.add(timing)
+        bar.update(entry["count"])
+        bar.set_postfix(rejected=summary.timing.pool.rejected,
+                        failed=len(summary.timing.pool.failed_programs))
+
+    try:
+        if workers == 1 or len(todo) <= 1:
+            own = renderer is None
+            r = renderer if renderer is not None else new_renderer(cfg.res, watchdog)
+            try:
+                for i in todo:
+                    finish(*make_shard(cfg, i, out, r))
+            finally:
+                if own:
+                    r.close()
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn"),
+                                     initializer=_worker_init,
+                                     initargs=(cfg.res, watchdog)) as ex:
+                futures = [ex.submit(_worker_shard, cfg, i, str(out)) for i in todo]
+                for f in as_completed(futures):
+                    finish(*f.result())
+    finally:
+        bar.close()
+        summary.wall_s = time.perf_counter() - start
+    summary.made.sort()
+    return summary
+
+
+def config_from_json(d: dict) -> GenerateConfig:
+    """Rebuild a GenerateConfig from a manifest's `config`."""
+    d = dict(d)
+    d["options"] = pr.ProcessOptions(**d.get("options", {}))
+    return GenerateConfig(**d)
+

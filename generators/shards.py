@@ -1,0 +1,285 @@
+"""WebDataset shards: deterministic tar writing and reading, the manifest, and verification.
+
+A shard is a tar of samples `<key>.png` (or `.jpg`) + `<key>.json` with key
+`{shard:06d}{index:06d}` (contract 3), named `{process}-{shard:06d}.tar` (contract 4).
+Tars are written here with `tarfile` and fixed metadata (mtime 0, uid/gid 0, no user or
+group names, mode 0644, members in sample order, image before json) and images are
+encoded deterministically, so remaking a shard gives byte-identical files on the same
+renderer. A tar is written to a hidden temporary name and renamed when complete
+(`procmem.atomic`), so a partial shard is never visible under its final name.
+
+Manifest merging: `manifest.json` holds the procmem version, the full config and one entry
+per shard (name, index, count, sha256, bytes), sorted by index. Several processes (a Slurm
+array, one Ray task per shard) may write disjoint shard ranges into one directory at once:
+each update takes an exclusive `fcntl.flock` on `.manifest.lock`, re-reads the manifest,
+adds its entry and rewrites it atomically. A lock (rather than per-shard sidecar files) was
+chosen so the directory always holds one up-to-date manifest and nothing to merge later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from procmem import __version__
+from procmem.atomic import atomic_open, atomic_write_json, sha256_file
+from procmem.errors import ProcmemError
+
+MANIFEST = "manifest.json"
+LOCK = ".manifest.lock"
+FORMAT = "procmem-shards/1"
+IMAGE_FORMATS = ("png", "jpg")
+PNG_LEVEL = 1
+"""zlib level for PNG: 1 encodes several times faster than the default 6 for ~10% more bytes."""
+
+
+class ShardError(ProcmemError):
+    """A shard set is inconsistent, incompatible or unreadable."""
+
+
+def shard_name(process: str, index: int) -> str:
+    return f"{process}-{index:06d}.tar"
+
+
+def sample_key(shard: int, index: int) -> str:
+    return f"{shard:06d}{index:06d}"
+
+
+def encode_image(img: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
+    """Deterministic PNG (no metadata chunks, fixed zlib level) or JPEG bytes of uint8 HxWx3."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    im = Image.fromarray(np.ascontiguousarray(img))
+    if fmt == "png":
+        im.save(buf, format="PNG", compress_level=PNG_LEVEL)
+    elif fmt == "jpg":
+        im.save(buf, format="JPEG", quality=quality, optimize=False, subsampling=0)
+    else:
+        raise ShardError(f"unknown image format {fmt!r}; choose one of {', '.join(IMAGE_FORMATS)}")
+    return buf.getvalue()
+
+
+def encode_json(obj: dict) -> bytes:
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def tar_bytes_to(f, samples: list[tuple[str, dict[str, bytes]]]) -> None:
+    """Write samples [(key, {ext: bytes})] as a tar with fixed metadata into file object f."""
+    with tarfile.open(fileobj=f, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key, members in samples:
+            for ext in sorted(members, key=lambda e: (e == "json", e)):
+                data = members[ext]
+                info = tarfile.TarInfo(f"{key}.{ext}")
+                info.size = len(data)
+                info.mtime = 0
+                info.mode = 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                tar.addfile(info, io.BytesIO(data))
+
+
+def write_shard(path: str | os.PathLike, samples: list[tuple[str, dict[str, bytes]]]) -> dict:
+    """Write a shard tar atomically (temporary name, fsync, rename); return its manifest entry."""
+    path = Path(path)
+    with atomic_open(path, "wb") as f:
+        tar_bytes_to(f, samples)
+    _readable(path)
+    return {"name": path.name, "count": len(samples), "sha256": sha256_file(path),
+            "bytes": path.stat().st_size}
+
+
+def read_shard(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Samples (key, {ext: bytes}) of a tar in order, grouped by key as WebDataset does."""
+    with tarfile.open(path, mode="r:") as tar:
+        key, members = None, {}
+        for info in tar:
+            if not info.isfile():
+                continue
+            k, _, ext = info.name.partition(".")
+            if k != key and key is not None:
+                yield key, members
+                members = {}
+            key = k
+            members[ext] = tar.extractfile(info).read()
+        if key is not None:
+            yield key, members
+
+
+def _readable(path: Path) -> None:
+    """Give a finished file the usual permissions (the temporary file was private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def manifest_lock(directory: Path):
+    """Exclusive lock on the directory's manifest, held across read-modify-write."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def read_manifest(directory: str | os.PathLike) -> dict | None:
+    """The manifest of a shard directory, or None when there is none yet."""
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        m = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ShardError(f"{path} is not valid JSON ({e}); remove it and rerun to rebuild it")
+    if m.get("format") != FORMAT:
+        raise ShardError(f"{path} is not a procmem shard manifest (format {m.get('format')!r})")
+    return m
+
+
+def _check_config(directory: Path, manifest: dict, config: dict) -> None:
+    if manifest["config"] != config or manifest["procmem_version"] != __version__:
+        old, new = manifest["config"], config
+        diff = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} here"
+                for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        if manifest["procmem_version"] != __version__:
+            diff.append(f"procmem version: {manifest['procmem_version']} there, "
+                        f"{__version__} here")
+        raise ShardError(f"{directory} holds shards made with a different config "
+                         f"({'; '.join(diff)}): write to a new --out directory, or rerun "
+                         "with the same options to resume")
+
+
+def open_manifest(directory: str | os.PathLike, config: dict) -> dict:
+    """Create the manifest (no shards yet) or check that the existing one has this config."""
+    directory = Path(directory)
+    with manifest_lock(directory):
+        m = read_manifest(directory)
+        if m is None:
+            m = {"format": FORMAT, "procmem_version": __version__, "config": config,
+                 "shards": []}
+            atomic_write_json(directory / MANIFEST, m)
+            _readable(directory / MANIFEST)
+        else:
+            _check_config(directory, m, config)
+        return m
+
+
+def record_shard(directory: str | os.PathLike, config: dict, entry: dict) -> None:
+    """Add (or replace) one shard's entry in the manifest, under the lock."""
+    directory = Path(directory)
+    with manifest_lock(directory):
+        m = read_manifest(directory) or {"format": FORMAT, "procmem_version": __version__,
+                                          "config": config, "shards": []}
+        _check_config(directory, m, config)
+        shards = [s for s in m["shards"] if s["name"] != entry["name"]] + [entry]
+        m["shards"] = sorted(shards, key=lambda s: s["index"])
+        atomic_write_json(directory / MANIFEST, m)
+        _readable(directory / MANIFEST)
+
+
+def remove_stale_temporaries(directory: Path, names: list[str]) -> int:
+    """Delete temporary files left by a killed writer of these shard names; return how many."""
+    removed = 0
+    for name in names:
+        for tmp in directory.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed += 1
+    return removed
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+def verify(directory: str | os.PathLike, progress: bool = False) -> tuple[list[str], int]:
+    """Check a shard set: every manifest tar exists, has its sha256, reads as a tar, holds
+    `count` samples, each with a decodable image and a parseable JSON. Returns (problems,
+    samples checked); each problem names the shard (and sample)."""
+    from PIL import Image
+
+    directory = Path(directory)
+    m = read_manifest(directory)
+    if m is None:
+        raise ShardError(f"{directory} has no {MANIFEST}: not a shard directory "
+                         "(make one with `procmem generate --out DIR`)")
+    problems, checked = [], 0
+    entries = m["shards"]
+    if progress:
+        from tqdm import tqdm
+
+        entries = tqdm(entries, unit="shard", desc="verify")
+    listed = {e["name"] for e in m["shards"]}
+    for e in entries:
+        path = directory / e["name"]
+        if not path.exists():
+            problems.append(f"{e['name']}: missing (listed in the manifest)")
+            continue
+        digest = sha256_file(path)
+        if digest != e["sha256"]:
+            problems.append(f"{e['name']}: sha256 {digest[:12]}... differs from the manifest's "
+                            f"{e['sha256'][:12]}... (corrupted or replaced)")
+        count = 0
+        try:
+            for key, members in read_shard(path):
+                count += 1
+                imgs = [x for x in members if x in IMAGE_FORMATS]
+                if not imgs:
+                    problems.append(f"{e['name']} sample {key}: no image (png/jpg)")
+                for ext in imgs:
+                    try:
+                        with Image.open(io.BytesIO(members[ext])) as im:
+                            im.load()
+                    except Exception as ex:  # noqa: BLE001 (any decoder failure is a problem)
+                        problems.append(f"{e['name']} sample {key}: bad {ext} image ({ex})")
+                if "json" not in members:
+                    problems.append(f"{e['name']} sample {key}: missing json")
+                else:
+                    try:
+                        json.loads(members["json"])
+                    except ValueError as ex:
+                        problems.append(f"{e['name']} sample {key}: bad json ({ex})")
+        except (tarfile.TarError, OSError, EOFError) as ex:
+            problems.append(f"{e['name']}: unreadable tar after {count} samples "
+                            f"(truncated or corrupted: {ex})")
+            continue
+        checked += count
+        if count != e["count"]:
+            problems.append(f"{e['name']}: {count} samples, the manifest says {e['count']}")
+    for path in sorted(directory.glob("*.tar")):
+        if path.name not in listed:
+            problems.append(f"{path.name}: tar not in the manifest (rerun the generate command "
+                            "to record it, or remove it)")
+    return problems, checked
+
+
+def iter_images(directory: str | os.PathLike, n: int | None = None):
+    """The first `n` (image uint8 HxWx3, metadata dict) of a shard set, in shard order."""
+    from PIL import Image
+
+    m = read_manifest(directory)
+    if m is None:
+        raise ShardError(f"{directory} has no {MANIFEST}: not a shard directory")
+    seen = 0
+    for e in m["shards"]:
+        for _key, members in read_shard(Path(directory) / e["name"]):
+            ext = next(x for x in IMAGE_FORMATS if x in members)
+            img = np.asarray(Image.open(io.BytesIO(members[ext])).convert("RGB"))
+            yield img, json.loads(members["json"])
+            seen += 1
+            if n is not None and seen >= n:
+                return
