@@ -243,15 +243,15 @@ float gr_hexdist(vec2 p) {
     vec2 h = abs(dot(a, a) < dot(b, b) ? a : b);
     return max(dot(h, s * 0.5), h.x);
 }
-// Escape-time Julia set z <- z^2 + c, 48 iterations: smooth iteration count in [0, 1]
+// Escape-time Julia set z <- z^2 + c, 32 iterations: smooth iteration count in [0, 1]
 // (Douady-Hubbard potential normalisation), orbit-trap shading inside the set.
 float gr_julia(vec2 z, vec2 c) {
     float trap = 9.0;
-    for (int i = 0; i < 48; i++) {
+    for (int i = 0; i < 32; i++) {
         z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + c;
         float m = dot(z, z);
         trap = min(trap, m);
-        if (m > 256.0) return sqrt((float(i) + 1.0 - log2(log2(m) * 0.5)) / 48.0);
+        if (m > 256.0) return sqrt(clamp((float(i) + 1.0 - log2(log2(m) * 0.5)) / 32.0, 0.0, 1.0));
     }
     return 0.5 * sqrt(trap);
 }

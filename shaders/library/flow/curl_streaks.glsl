@@ -6,14 +6,14 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float sc = mix(1.0, 4.0, P(0));
     vec2 off = vec2(P(1), P(2)) * 20.0 + iTime * 0.03;
     float grain = mix(60.0, 160.0, P(3));
-    float h = mix(0.004, 0.012, P(4));
+    float h = mix(0.006, 0.018, P(4));
     vec2 pf = uv, pb = uv;
     float acc = hash12(floor(uv * grain)), wsum = 1.0;
-    for (int i = 1; i <= 10; i++) {
+    for (int i = 1; i <= 7; i++) {
         vec2 vf = curl2(pf * sc + off), vb = curl2(pb * sc + off);
         pf += h * normalize(vf + 1e-5);
         pb -= h * normalize(vb + 1e-5);
-        float w = 1.0 - float(i) / 11.0;
+        float w = 1.0 - float(i) / 8.0;
         acc += w * (hash12(floor(pf * grain)) + hash12(floor(pb * grain)));
         wsum += 2.0 * w;
     }

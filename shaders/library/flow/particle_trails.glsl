@@ -9,18 +9,21 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float h = mix(0.008, 0.02, P(4));
     float swirl = mix(0.0, 1.0, P(5));
     vec2 p = uv;
-    vec3 acc = vec3(0.0);
+    vec2 v0 = curl2(p * sc + off);
+    float w = 0.0, hue = 0.0;
     for (int i = 0; i < 12; i++) {
-        vec2 v = curl2(p * sc + off);
+        vec2 v = i == 0 ? v0 : curl2(p * sc + off);
         v = mix(v, vec2(-v.y, v.x) + vec2(1.0, 0.2), swirl * 0.5);
         p -= h * normalize(v + 1e-5);
         vec2 g = p * density;
         vec2 c = floor(g);
-        vec2 seed = hash22(c + 17.0);
-        float d = length(fract(g) - seed);
-        float fade = 1.0 - float(i) / 12.0;
-        acc += ppal(hash12(c) * 0.5 + float(i) * 0.01, 8) * smoothstep(0.2, 0.0, d) * fade;
+        float d = length(fract(g) - hash22(c + 17.0));
+        // the particle's brightness fades along its trail; hue is averaged, coloured once
+        float k = smoothstep(0.2, 0.0, d) * (1.0 - float(i) / 12.0);
+        w += k;
+        hue += k * (hash12(c) * 0.5 + float(i) * 0.01);
     }
-    vec3 bg = ppal(0.3 * length(curl2(uv * sc + off)), 12) * 0.4;
+    vec3 bg = ppal(0.3 * length(v0), 12) * 0.4;
+    vec3 acc = ppal(hue / max(w, 1e-4), 8) * min(w, 1.5);
     fragColor = vec4(bg + acc * 0.8, 1.0);
 }

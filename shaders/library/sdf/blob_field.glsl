@@ -17,11 +17,10 @@ void setupBlobs() {
     }
 }
 
+// The blobs only; the floor y = -1 is intersected analytically (sphere tracing a plane at
+// grazing angles takes many steps), so rays march only inside the blobs' bounding sphere.
 float map(vec3 p) {
-    float d = p.y + 1.0;
-    // bounding sphere around all blobs: far from it, its distance is a safe lower bound
-    float bound = length(p) - 2.6;
-    if (bound > 0.3) return min(d, bound);
+    float d = 1e3;
     for (int i = 0; i < 5; i++) {
         if (i >= blobCount) break;
         d = smin(d, sdSphere(p - blobs[i].xyz, blobs[i].w), blobK);
@@ -38,14 +37,27 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec3 rd = camera(ro, vec3(0.0)) * normalize(vec3(uv, 1.8));
     vec3 sky = ppal(0.2 + 0.3 * uv.y, 8);
     vec3 col = sky;
-    float t = sdfMarch(ro, rd, 12.0);
-    if (t > 0.0) {
-        vec3 p = ro + rd * t, n = sdfNormal(p);
+    float tFloor = rd.y < 0.0 ? (-1.0 - ro.y) / rd.y : 1e3;
+    // march from where the ray enters the bounding sphere (radius 2.4) to where it leaves
+    float b = dot(ro, rd), disc = b * b - dot(ro, ro) + 5.76;
+    float t = -1.0, t0 = 0.0;
+    if (disc > 0.0) {
+        t0 = max(-b - sqrt(disc), 0.0);
+        t = sdfMarch(ro + rd * t0, rd, min(-b + sqrt(disc), tFloor) - t0);
+    }
+    bool hitBlob = t > 0.0;
+    t = hitBlob ? t + t0 : tFloor;
+    if (t < 1e3) {
+        vec3 p = ro + rd * t, n = hitBlob ? sdfNormal(p) : vec3(0.0, 1.0, 0.0);
         vec3 l = normalize(vec3(cos(P(12) * TAU), 1.2, sin(P(12) * TAU)));
-        float dif = max(dot(n, l), 0.0) * sdfShadow(p + n * 0.01, l, 6.0);
-        float ao = sdfAO(p, n);
-        vec3 alb = p.y < -0.99 ? mix(vec3(0.2), vec3(0.8), mod(floor(p.x * 2.0) + floor(p.z * 2.0), 2.0))
-                               : ppal(length(p) * 0.5 + P(13), 8);
+        // shadow and occlusion come from the blobs only: skip them where the bounding sphere
+        // cannot be reached (the light ray misses it, or the point is far from it)
+        float lb = dot(p, l), near = length(p) - 2.4;
+        bool lit = lb * lb - dot(p, p) + 5.76 < 0.0 || lb > 0.0 && near > 0.0;
+        float dif = max(dot(n, l), 0.0) * (lit ? 1.0 : sdfShadow(p + n * 0.01, l, 6.0));
+        float ao = near > 0.3 ? 1.0 : sdfAO(p, n);
+        vec3 alb = hitBlob ? ppal(length(p) * 0.5 + P(13), 8)
+                           : mix(vec3(0.2), vec3(0.8), mod(floor(p.x * 2.0) + floor(p.z * 2.0), 2.0));
         col = alb * (0.2 * ao + 0.9 * dif) + 0.3 * pow(max(dot(reflect(rd, n), l), 0.0), 16.0);
         col = mix(col, sky, 1.0 - exp(-0.01 * t * t));
     }

@@ -12,8 +12,9 @@ float map(vec3 p) {
     float h = pillarHeight(cell);
     float w = c * mix(0.2, 0.42, P(3));
     float box = sdBox(vec3(q.x, p.y - h * 0.5, q.y), vec3(w, h * 0.5, w)) - 0.03;
-    // a ray may cross into a neighbour cell before reaching this one's pillar: cap the step
-    return min(min(box, p.y), 0.5 * c - w + 0.05);
+    // a ray may cross into a neighbour cell before reaching this one's pillar: cap the step,
+    // except above the tallest pillar, where the height above it is itself a safe bound
+    return max(min(min(box, p.y), 0.5 * c - w + 0.05), p.y - mix(0.2, 2.5, P(1)));
 }
 SDF_TOOLKIT(map)
 
