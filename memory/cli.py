@@ -1,7 +1,359 @@
-"""Command-line subcommands for the memory stage (registered by procmem.cli)."""
+"""`procmem memory ...`: build, edit, query and check a visual memory (Geirhos et al. 2024).
+
+A memory is a directory (contract 6): SQLite is the source of truth, the FAISS index a cache.
+Handlers import numpy/FAISS/torch lazily so `procmem --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+
+RULE_HELP = ("voting rule (Geirhos et al. 2024): rank = 1/(alpha + rank), the paper's "
+             "RankVoting, stable as k grows (default); softmax = exp(sim/tau), DINO's kNN "
+             "(Caron et al. 2021); distance = exp(-||q - x||); plurality = one vote each")
+
+
+def _source(p: argparse.ArgumentParser, required: bool = True) -> None:
+    g = p.add_argument_group("vectors (one of)")
+    g.add_argument("--embeddings", metavar="NPZ",
+                   help="features npz from `procmem embed` (features, labels, paths, "
+                        "label_names, fingerprint)")
+    g.add_argument("--model", help="encoder to embed --data with: an exported NAME or "
+                                   "random:<arch>:<size>:<seed> (needs the pretrain stage)")
+    g.add_argument("--data", metavar="FOLDER", help="ImageFolder of images to embed with --model")
+    p.set_defaults(_need_vectors=required)
+
+
+def _voting(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, default=10,
+                   help="neighbours per decision (default 10; rank voting is robust to a large k)")
+    p.add_argument("--rule", default="rank", choices=["rank", "softmax", "distance", "plurality"],
+                   help=RULE_HELP)
+    p.add_argument("--tau", type=float, default=0.07,
+                   help="softmax temperature (default 0.07, Wu et al. 2018 / DINO)")
+    p.add_argument("--alpha", type=float, default=2.0,
+                   help="rank-voting offset alpha (default 2, Geirhos et al.)")
+    p.add_argument("--pruning", choices=["none", "soft"], default="none",
+                   help="soft: scale each neighbour's vote by gamma = 1.75/(1+v) from the stored "
+                        "pruning counts v (Geirhos App. G; run `memory prune` first)")
+
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `procmem memory <command>`."""
+    p = sub.add_parser("memory", help="the visual memory: build, add, remove (with receipts), "
+                                      "query, classify, prune, info, verify",
+                       description=__doc__)
+    msub = p.add_subparsers(dest="memory_command", metavar="COMMAND")
+
+    b = msub.add_parser("build", help="create a memory from embeddings (or images + encoder)")
+    b.add_argument("memory", help="directory of the new memory")
+    _source(b)
+    b.add_argument("--index", default="flat", choices=["flat", "ivfpq", "numpy", "torch"],
+                   help="flat: exact FAISS inner product (default; what the paper uses up to "
+                        "millions); ivfpq: approximate for very large memories (recall measured "
+                        "in benchmarks/memory.py); numpy / torch: exact without FAISS / on GPU")
+    b.add_argument("--nlist", type=int, default=None, help="IVF-PQ lists (default 4*sqrt(N))")
+    b.add_argument("--m", type=int, default=None, help="IVF-PQ sub-quantizers (default dim/8)")
+    b.add_argument("--nbits", type=int, default=8, help="IVF-PQ bits per code (default 8)")
+    b.add_argument("--nprobe", type=int, default=16, help="IVF-PQ lists searched (default 16)")
+    b.set_defaults(func=cmd_build)
+
+    a = msub.add_parser("add", help="add samples or whole new classes (no training); classes "
+                                    "are matched by name, unknown names become new classes")
+    a.add_argument("memory")
+    _source(a)
+    a.set_defaults(func=cmd_add)
+
+    r = msub.add_parser("remove", help="remove items and print the unlearning receipt "
+                                       "(ids gone from search, bytes gone from disk)")
+    r.add_argument("memory")
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--ids", help="comma-separated ids, or @FILE with one id per line")
+    g.add_argument("--label", type=int, help="every item of this class label")
+    g.add_argument("--label-name", help="every item of the class with this name")
+    g.add_argument("--source-like", metavar="PATTERN",
+                   help="SQL LIKE pattern on the items' source paths, e.g. '%%/camera3/%%'")
+    r.set_defaults(func=cmd_remove)
+
+    q = msub.add_parser("query", help="nearest neighbours of embedded queries, with labels")
+    q.add_argument("memory")
+    _source(q)
+    q.add_argument("-k", type=int, default=5, help="neighbours to list (default 5)")
+    q.add_argument("--limit", type=int, default=10, help="queries to print (default 10)")
+    q.set_defaults(func=cmd_query)
+
+    c = msub.add_parser("classify", help="kNN decisions; with query labels: top-1/top-5, a k "
+                                         "sweep and the calibration table (accuracy vs agreement)")
+    c.add_argument("memory")
+    _source(c)
+    _voting(c)
+    c.add_argument("--sweep", default="1,5,10,20,50,100",
+                   help="k values for the accuracy sweep (one search at the largest)")
+    c.add_argument("--out", help="write decisions and tables to this JSON file")
+    c.add_argument("--plot", help="write accuracy-vs-k curves to this PNG")
+    c.add_argument("--explain", type=int, default=0, help="print the neighbours of N decisions")
+    c.set_defaults(func=cmd_classify)
+
+    pr = msub.add_parser("prune", help="count how often each item helps a wrong decision "
+                                       "(self-query, Geirhos App. G); optionally remove the worst")
+    pr.add_argument("memory")
+    pr.add_argument("-k", type=int, default=10, help="neighbours in the self-query (default 10)")
+    pr.add_argument("--rule", default="rank", choices=["rank", "softmax", "distance", "plurality"],
+                    help=RULE_HELP)
+    pr.add_argument("--threshold", type=int, default=None,
+                    help="hard pruning: remove items with v >= THRESHOLD (a receipt is issued); "
+                         "without it the counts are only stored, for soft pruning")
+    pr.set_defaults(func=cmd_prune)
+
+    i = msub.add_parser("info", help="dimension, encoder fingerprint, counts, recent edits")
+    i.add_argument("memory")
+    i.set_defaults(func=cmd_info)
+
+    v = msub.add_parser("verify", help="check SQLite, vector hashes and the index agree "
+                                       "(exit 1 on a problem)")
+    v.add_argument("memory")
+    v.set_defaults(func=cmd_verify)
+
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def _vectors(args):
+    from memory.embeddings import embed_folder, load_npz
+    from memory.errors import MemoryStoreError
+
+    if args.embeddings and not (args.model or args.data):
+        return load_npz(args.embeddings)
+    if args.model and args.data and not args.embeddings:
+        return embed_folder(args.model, args.data)
+    raise MemoryStoreError("give either --embeddings NPZ, or --model NAME with --data FOLDER")
+
+
+def cmd_build(args) -> int:
+    from memory.store import VisualMemory
+
+    emb = _vectors(args)
+    opts = {}
+    if args.index == "ivfpq":
+        opts = {k: getattr(args, k) for k in ("nlist", "m", "nbits", "nprobe")
+                if getattr(args, k) is not None}
+    mem = VisualMemory.create(args.memory, emb.features.shape[1], emb.fingerprint or "unknown",
+                              index=args.index, **opts)
+    with mem:
+        mem.add(emb.features, emb.labels, sources=emb.paths, label_names=emb.names_map())
+    print(f"built {args.memory}: {len(emb.labels)} items, {emb.features.shape[1]}-d, "
+          f"{args.index} index, encoder {emb.fingerprint or 'unknown'}")
+    return 0
+
+
+def cmd_add(args) -> int:
+    from memory.embeddings import to_memory_labels
+    from memory.store import VisualMemory
+
+    emb = _vectors(args)
+    with VisualMemory.open(args.memory) as mem:
+        labels, names = to_memory_labels(emb, mem.label_names, new_classes=True)
+        before = set(mem.labels.tolist())
+        ids = mem.add(emb.features, labels, sources=emb.paths, label_names=names,
+                      fingerprint=emb.fingerprint)
+        all_names = mem.label_names
+        fresh = ", ".join(f"{lab}:{all_names.get(lab, '?')}"
+                          for lab in sorted(set(labels.tolist()) - before)) or "none"
+        print(f"added {len(ids)} items (ids {ids.min() if len(ids) else '-'}.."
+              f"{ids.max() if len(ids) else '-'}); classes new to the memory: {fresh}; "
+              f"version {mem.version}")
+    return 0
+
+
+def _print_receipt(r) -> None:
+    print(f"removed {len(r.removed_ids)} items; version {r.version_before} -> {r.version_after}")
+    for name, c in r.checks.items():
+        print(f"  {'PASS' if c['passed'] else 'FAIL'} {name}: {c['detail']}")
+    print(f"receipt: {r.path}")
+
+
+def cmd_remove(args) -> int:
+    from pathlib import Path
+
+    from memory.errors import MemoryStoreError
+    from memory.store import VisualMemory
+
+    with VisualMemory.open(args.memory) as mem:
+        if args.ids is not None:
+            text = Path(args.ids[1:]).read_text() if args.ids.startswith("@") else args.ids
+            try:
+                ids = [int(t) for t in text.replace(",", " ").split()]
+            except ValueError:
+                raise MemoryStoreError(f"--ids takes integers separated by commas or lines, "
+                                       f"got {text[:60]!r}")
+            r = mem.remove(ids)
+        elif args.label is not None:
+            r = mem.remove(label=args.label)
+        elif args.label_name is not None:
+            hits = [lab for lab, n in mem.label_names.items() if n == args.label_name]
+            if not hits:
+                raise MemoryStoreError(f"no class named {args.label_name!r} in {args.memory}; "
+                                       f"`procmem memory info` lists the classes")
+            r = mem.remove(label=hits[0])
+        else:
+            r = mem.remove(source_like=args.source_like)
+    _print_receipt(r)
+    return 0 if r.passed else 1
+
+
+def cmd_query(args) -> int:
+    from memory.store import VisualMemory
+
+    emb = _vectors(args)
+    with VisualMemory.open(args.memory) as mem:
+        sims, ids = mem.search(emb.features[: args.limit], args.k, fingerprint=emb.fingerprint)
+        names = mem.label_names
+        labels = mem.labels_of(ids)
+        for qi in range(len(ids)):
+            src = emb.paths[qi] if emb.paths else f"query {qi}"
+            print(src)
+            for s, i, lab in zip(sims[qi], ids[qi], labels[qi]):
+                if i >= 0:
+                    print(f"  {s:+.4f}  id {i}  label {lab} {names.get(int(lab), '')}")
+    return 0
+
+
+def cmd_classify(args) -> int:
+    import numpy as np
+
+    from memory import decisions
+    from memory.embeddings import to_memory_labels
+    from memory.errors import MemoryStoreError
+    from memory.pruning import gamma
+    from memory.store import VisualMemory
+    from memory.voting import RULES
+
+    emb = _vectors(args)
+    try:
+        ks = sorted({int(t) for t in args.sweep.split(",") if t.strip()} | {args.k})
+    except ValueError:
+        raise MemoryStoreError(f"--sweep takes comma-separated integers, got {args.sweep!r}")
+    with VisualMemory.open(args.memory) as mem:
+        kmax = max(1, min(max(ks), len(mem)))
+        ks = [k for k in ks if k <= kmax] or [kmax]
+        k = min(args.k, kmax)
+        sims, ids = mem.search(emb.features, kmax, fingerprint=emb.fingerprint)
+        dec = decisions.decide(mem, sims[:, :k], ids[:, :k], args.rule, tau=args.tau,
+                               alpha=args.alpha, pruning=args.pruning)
+        names = mem.label_names
+        y, _ = to_memory_labels(emb, names, new_classes=False)
+        nn_labels = mem.labels_of(ids)
+        w = gamma(mem.wrong_counts(ids)) if args.pruning == "soft" else None
+        report = {"memory": str(mem.path), "version": mem.version, "k": k, "rule": args.rule,
+                  "pruning": args.pruning, "queries": int(len(y)),
+                  "accuracy": decisions.accuracy(dec.scores, y),
+                  "sweep": {r: decisions.k_sweep(nn_labels, sims, y, ks, r, mem.num_classes,
+                                                 tau=args.tau, alpha=args.alpha, weights=w)
+                            for r in RULES},
+                  "calibration": decisions.calibration_table(nn_labels[:, :k], y, mem.num_classes),
+                  "predictions": dec.pred.tolist()}
+        explained = [dec.explain(qi, names) for qi in range(min(args.explain, len(y)))]
+    acc = report["accuracy"]
+    print(f"{len(y)} queries, k={k}, rule={args.rule}, pruning={args.pruning}: "
+          f"top-1 {acc[1]:.4f}, top-5 {acc[5]:.4f}")
+    print("accuracy (top-1) against k, one search at k=%d:" % kmax)
+    print("k      " + "  ".join(f"{r:>9}" for r in RULES))
+    for kk in ks:
+        print(f"{kk:<6} " + "  ".join(f"{report['sweep'][r][kk][1]:9.4f}" for r in RULES))
+    print(f"calibration (plurality among k={k}): agree, share of queries, accuracy")
+    for row in report["calibration"]:
+        if row["queries"]:
+            print(f"  {row['agree']:>3}/{k}  {row['fraction']:.3f}  {row['accuracy']:.4f}")
+    for qi, e in enumerate(explained):
+        print(f"query {qi} ({emb.paths[qi] if emb.paths else ''}): predicted "
+              f"{e['prediction']} {e['prediction_name'] or ''}")
+        for nb in e["neighbours"]:
+            print(f"  id {nb['id']} label {nb['label']} {nb['label_name'] or ''} "
+                  f"sim {nb['similarity']:+.4f} weight {nb['weight']:.4g}")
+    if args.out:
+        from procmem.atomic import atomic_write_json
+
+        report["explained"] = explained
+        atomic_write_json(args.out, json.loads(json.dumps(report, default=float)))
+        print(f"wrote {args.out}")
+    if args.plot:
+        _plot_sweep(report, ks, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _plot_sweep(report: dict, ks: list[int], path: str) -> None:
+    """Top-1 accuracy against k for every voting rule (Geirhos et al. 2024, Fig. 2 style)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for rule, curve in report["sweep"].items():
+        ax.plot(ks, [curve[k][1] for k in ks], marker="o", label=rule)
+    ax.set_xscale("log")
+    ax.set_xlabel("k (neighbours)")
+    ax.set_ylabel("top-1 accuracy")
+    ax.set_title(f"{report['queries']} queries, memory v{report['version']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cmd_prune(args) -> int:
+    from memory import pruning
+    from memory.store import VisualMemory
+
+    with VisualMemory.open(args.memory) as mem:
+        stats = pruning.compute(mem, k=args.k, rule=args.rule, progress=True)
+        v = stats["wrong"]
+        print(f"pruning counts over {len(v)} items (k={args.k}, rule={args.rule}): "
+              f"{int((v > 0).sum())} items helped at least one wrong decision; max v = "
+              f"{int(v.max()) if len(v) else 0}")
+        for t in (1, 2, 3, 5, 10):
+            print(f"  v >= {t:<3} {int((v >= t).sum())} items")
+        if args.threshold is not None:
+            r = pruning.hard_prune(mem, args.threshold)
+            _print_receipt(r)
+            return 0 if r.passed else 1
+        print("counts stored: classify with --pruning soft to down-weight these items")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from memory.store import VisualMemory
+
+    with VisualMemory.open(args.memory) as mem:
+        info = mem.info()
+        for k, v in info.__dict__.items():
+            print(f"{k:12} {v}")
+        if len(mem):
+            print(f"{'ids':12} {int(mem.ids.min())}..{int(mem.ids.max())}")
+        names = mem.label_names
+        counts = {}
+        for lab in mem.labels.tolist():
+            counts[lab] = counts.get(lab, 0) + 1
+        print("classes:", ", ".join(f"{lab}:{names.get(lab, '?')}({n})"
+                                    for lab, n in sorted(counts.items())))
+        stats = mem.prune_stats()
+        print("pruning counts:", "none" if stats is None else f"version {stats['version']}, "
+              f"config {stats['config']}")
+        print("recent edits:")
+        for e in mem.edit_log()[-5:]:
+            print(f"  v{e['version']} {e['time']} {e['op']} {e['count']}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from memory.verify import verify
+
+    r = verify(args.memory)
+    print(f"{args.memory}: {'OK' if r['ok'] else 'PROBLEMS'} ({r['count']} items, version "
+          f"{r['version']})")
+    for p in r["problems"]:
+        print(f"  problem: {p}")
+    for n in r["notes"]:
+        print(f"  note: {n}")
+    return 0 if r["ok"] else 1

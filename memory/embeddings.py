@@ -1,0 +1,95 @@
+"""Embeddings entering the memory: the `.npz` written by `procmem embed`, or images embedded
+on the spot with an exported encoder (pretrain.encoder, imported lazily).
+
+The npz holds `features` float32 [N, D], `labels` int [N], and optionally `paths`,
+`label_names` and the encoder `fingerprint`; it is read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from memory.errors import MemoryStoreError
+
+
+@dataclass
+class Embeddings:
+    features: np.ndarray
+    labels: np.ndarray
+    paths: list[str] | None
+    label_names: list[str] | None
+    fingerprint: str | None
+    origin: str
+
+    def names_map(self) -> dict[int, str] | None:
+        return dict(enumerate(self.label_names)) if self.label_names is not None else None
+
+
+def load_npz(path) -> Embeddings:
+    path = Path(path)
+    if not path.is_file():
+        raise MemoryStoreError(f"embeddings file {path} not found: write one with `procmem embed`")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            if not {"features", "labels"} <= keys:
+                raise MemoryStoreError(f"{path} lacks {sorted({'features', 'labels'} - keys)}: an "
+                                       f"embeddings npz needs 'features' [N, D] and 'labels' [N]")
+            feats, labels = z["features"], z["labels"]
+            paths = z["paths"].astype(str).tolist() if "paths" in keys else None
+            names = z["label_names"].astype(str).tolist() if "label_names" in keys else None
+            fp = str(z["fingerprint"]) if "fingerprint" in keys else None
+    except (ValueError, OSError, EOFError) as e:
+        raise MemoryStoreError(f"{path} is not a readable embeddings npz ({e}); re-run `procmem "
+                               f"embed` (object arrays are refused: allow_pickle=False)")
+    if feats.ndim != 2 or labels.shape != (len(feats),):
+        raise MemoryStoreError(f"{path}: features {feats.shape} and labels {labels.shape} do not "
+                               f"match ([N, D] and [N])")
+    if paths is not None and len(paths) != len(feats):
+        raise MemoryStoreError(f"{path}: {len(paths)} paths for {len(feats)} features")
+    return Embeddings(feats, labels.astype(np.int64), paths, names, fp, str(path))
+
+
+def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:
+    """Embed an ImageFolder with `pretrain` (exported NAME or random:<arch>:<size>:<seed>)."""
+    try:
+        from pretrain.embed import embed_folder as _embed
+    except ImportError as e:
+        raise MemoryStoreError(f"embedding images needs the pretrain stage ({e}); pass "
+                               f"--embeddings FILE.npz from `procmem embed` instead")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "features.npz"
+        _embed(model, folder, out, batch_size=batch_size)
+        e = load_npz(out)
+    e.origin = f"{model} on {folder}"
+    return e
+
+
+def to_memory_labels(emb: Embeddings, memory_names: dict[int, str], *, new_classes: bool) -> tuple[np.ndarray, dict[int, str]]:
+    """Map the file's labels to the memory's by class name (when both have names).
+
+    Known names take the memory's label; unknown names get fresh labels when `new_classes`
+    (adding whole classes), else -1 (a query whose class the memory does not know).
+    Without names on either side, labels are taken as they are.
+    """
+    if emb.label_names is None or not memory_names:
+        return emb.labels, emb.names_map() or {}
+    by_name = {n: lab for lab, n in memory_names.items()}
+    nxt = max(memory_names) + 1
+    mapping, new_names = {}, {}
+    for i, name in enumerate(emb.label_names):
+        if name in by_name:
+            mapping[i] = by_name[name]
+        elif new_classes:
+            mapping[i], new_names[nxt] = nxt, name
+            nxt += 1
+        else:
+            mapping[i] = -1
+    lut = np.array([mapping[i] for i in range(len(emb.label_names))], np.int64)
+    if len(emb.labels) and (emb.labels.max() >= len(lut) or emb.labels.min() < 0):
+        raise MemoryStoreError(f"{emb.origin}: labels outside 0..{len(lut) - 1} of its label_names")
+    return lut[emb.labels], new_names

@@ -1,0 +1,82 @@
+"""`procmem memory ...` round trip on npz embeddings (scikit-learn's digits as vectors)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from procmem.cli import main
+
+
+@pytest.fixture(scope="module")
+def digits_npz(tmp_path_factory):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = d.data.astype(np.float32) + 0.5
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = d.target.astype(np.int64)
+    names = np.array([f"digit{i}" for i in range(10)])
+    root = tmp_path_factory.mktemp("npz")
+    rng = np.random.default_rng(0)
+    test = rng.random(len(y)) < 0.2
+    old = y < 8
+
+    def save(name, mask, fp="pixels:8"):
+        np.savez(root / name, features=x[mask], labels=y[mask],
+                 paths=np.array([f"digits/{i}.png" for i in np.flatnonzero(mask)]),
+                 label_names=names, fingerprint=np.asarray(fp))
+        return str(root / name)
+
+    return {"train_old": save("train_old.npz", ~test & old), "train_new": save("train_new.npz", ~test & ~old),
+            "test": save("test.npz", test), "wrong_fp": save("wrong.npz", test, "other-encoder")}
+
+
+def run(capsys, *argv):
+    code = main(["memory", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_round_trip(tmp_path, capsys, digits_npz):
+    mem = str(tmp_path / "mem")
+    code, out, _ = run(capsys, "build", mem, "--embeddings", digits_npz["train_old"])
+    assert code == 0 and "built" in out
+    # New classes (digits 8 and 9) are added by name, no training.
+    code, out, _ = run(capsys, "add", mem, "--embeddings", digits_npz["train_new"])
+    assert code == 0 and "digit8" in out and "digit9" in out
+    code, out, _ = run(capsys, "info", mem)
+    assert "fingerprint  pixels:8" in out and "8:digit8" in out
+    rep = tmp_path / "rep.json"
+    png = tmp_path / "sweep.png"
+    code, out, _ = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "-k", "5",
+                       "--sweep", "1,5,20", "--out", str(rep), "--plot", str(png), "--explain", "1")
+    assert code == 0 and "calibration" in out and png.stat().st_size > 1000
+    report = json.loads(rep.read_text())
+    assert report["accuracy"]["1"] > 0.9 and set(report["sweep"]) == {"plurality", "distance", "softmax", "rank"}
+    assert len(report["explained"][0]["neighbours"]) == 5
+    code, out, _ = run(capsys, "query", mem, "--embeddings", digits_npz["test"], "-k", "2", "--limit", "1")
+    assert code == 0 and "digit" in out
+    code, out, _ = run(capsys, "remove", mem, "--label-name", "digit9")
+    assert code == 0 and out.count("PASS") == 3 and "receipt:" in out
+    code, out, _ = run(capsys, "remove", mem, "--ids", "0,1,2")
+    assert code == 0
+    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "3")
+    assert code == 0 and "PASS not_in_pruning_stats" in out
+    code, out, _ = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "--pruning", "soft")
+    assert code == 0
+    code, out, _ = run(capsys, "verify", mem)
+    assert code == 0 and "OK" in out
+    # Errors: a clear message and exit code 2, nothing changed.
+    code, _, err = run(capsys, "classify", mem, "--embeddings", digits_npz["wrong_fp"])
+    assert code == 2 and "other-encoder" in err and "pixels:8" in err
+    code, _, err = run(capsys, "remove", mem, "--ids", "0")
+    assert code == 2 and "not in the memory" in err
+    code, _, err = run(capsys, "build", mem, "--embeddings", digits_npz["test"])
+    assert code == 2 and "already holds" in err
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, features=np.zeros((3, 4), np.float32))
+    code, _, err = run(capsys, "add", mem, "--embeddings", str(bad))
+    assert code == 2 and "labels" in err
