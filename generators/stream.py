@@ -1,0 +1,111 @@
+"""Procedural images rendered on the fly for training, without shards on disk.
+
+`ProceduralStream` is a torch `IterableDataset` that makes the same processes' samples as
+`procmem generate` (the same `generators.jobs.make_samples`: a frame pool of `pool_size`
+frames rendered at once, then the process), so the distribution is the shard path's.
+Each DataLoader worker creates its own EGL renderer lazily, inside the worker, on its first
+sample. Use `multiprocessing_context="spawn"` when the main process has created an EGL
+context (rendered anything): a worker forked after that hangs in Mesa. Worker w of rank r draws pool c from
+`SeedSequence([seed, STREAM_TAG, r, w, c])`, so workers and ranks never repeat each other
+(and never repeat a shard set's `SeedSequence([seed, i])`); the rank is
+`torch.distributed.get_rank()` when a process group is initialised.
+
+Yields `(image, metadata)`: image a uint8 numpy array [res, res, 3] (or `transform(image)`
+when a transform is given), metadata the sample JSON dict of contract 3 plus `stream`
+(rank, worker, pool, index). With `with_metadata=False` it yields the image alone, which
+the DataLoader's default collate can batch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from generators.jobs import SampleConfig, Timing, make_samples
+from generators.processes import ProcessOptions
+
+STREAM_TAG = 0x5354_5245  # "STRE": keeps stream seeds apart from shard seeds [seed, i]
+
+
+def _torch_dataset_base():
+    import torch.utils.data
+
+    return torch.utils.data.IterableDataset
+
+
+class ProceduralStream(_torch_dataset_base()):
+    """An endless (or `num_images`-long) stream of procedural images, rendered per worker."""
+
+    def __init__(self, process: str = "kml-mixup", res: int = 256, seed: int = 0,
+                 pool_size: int = 256, programs: str | None = None,
+                 frames_per_program: int = 8, options: ProcessOptions = ProcessOptions(),
+                 num_images: int | None = None, transform: Callable | None = None,
+                 with_metadata: bool = True, watchdog: bool = False,
+                 rank: int | None = None, world_size: int | None = None):
+        super().__init__()
+        from generators.frames import default_programs
+
+        self.config = SampleConfig(process=process, res=res,
+                                   programs=programs or default_programs(),
+                                   frames_per_program=frames_per_program,
+                                   options=options).check()
+        if pool_size < 1:
+            from generators.processes import ProcessError
+
+            raise ProcessError(f"pool_size={pool_size}: render at least one frame per pool "
+                               "(256 amortises compiles and gives KML textures to draw from)")
+        self.seed = seed
+        self.pool_size = pool_size
+        self.num_images = num_images
+        self.transform = transform
+        self.with_metadata = with_metadata
+        self.watchdog = watchdog
+        self.rank = rank
+        self.world_size = world_size
+        self.timing = Timing()
+        self._renderer = None
+
+    def _where(self) -> tuple[int, int, int, int]:
+        """(rank, world size, worker id, workers per rank) of the calling process."""
+        import torch.distributed as dist
+        import torch.utils.data
+
+        rank, world = self.rank, self.world_size
+        if rank is None:
+            rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+        if world is None:
+            world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+        info = torch.utils.data.get_worker_info()
+        return rank, world, (info.id if info else 0), (info.num_workers if info else 1)
+
+    def renderer(self):
+        """This process's renderer, created on first use (so inside the DataLoader worker)."""
+        if self._renderer is None:
+            from generators.jobs import new_renderer
+
+            self._renderer = new_renderer(self.config.res, self.watchdog)
+        return self._renderer
+
+    def __iter__(self):
+        rank, world, worker, workers = self._where()
+        quota = None
+        if self.num_images is not None:
+            slot, slots = rank * workers + worker, world * workers
+            quota = self.num_images // slots + (slot < self.num_images % slots)
+        made, pool = 0, 0
+        while quota is None or made < quota:
+            count = self.pool_size if quota is None else min(self.pool_size, quota - made)
+            ss = np.random.SeedSequence([self.seed, STREAM_TAG, rank, worker, pool])
+            images, metas = make_samples(self.config, ss, count, self.renderer(), self.timing)
+            for j, (img, meta) in enumerate(zip(images, metas)):
+                meta["stream"] = {"rank": rank, "worker": worker, "pool": pool, "index": j}
+                out = self.transform(img) if self.transform is not None else img
+                yield (out, meta) if self.with_metadata else out
+            made += count
+            pool += 1
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_renderer"] = None  # each worker makes its own EGL context
+        return state
