@@ -4,9 +4,10 @@
 // Smooth iteration count n - log2(log|z|) (Linas Vepstas 1997); orbit traps (Pickover 1995).
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
-    // a few boundary spots worth zooming into, picked by a parameter
-    vec2 spots[6] = vec2[6](vec2(-0.745, 0.113), vec2(-1.25, 0.02), vec2(-0.1, 0.9),
-                            vec2(0.28, 0.008), vec2(-0.75, 0.0), vec2(-1.768, 0.0));
+    // points on or beside the set's boundary (Misiurewicz points, the seahorse and elephant
+    // valleys), chosen for detail that lasts under zoom
+    vec2 spots[6] = vec2[6](vec2(-0.77568377, 0.13646737), vec2(0.28, 0.008), vec2(-0.745, 0.113),
+                            vec2(0.4245, 0.2075), vec2(-0.10109636, 0.95628652), vec2(-1.54368901, 0.0));
     int si = int(P(0) * 5.999);
     float zoom = exp(-mix(0.5, 6.0, P(1)));
     vec2 c = spots[si] + rot2(P(2) * TAU + 0.05 * iTime) * uv * zoom * 1.2 + (hash22(vec2(P(3))) - 0.5) * zoom * 0.3;
