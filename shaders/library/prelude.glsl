@@ -229,6 +229,21 @@ float sdfAO(vec3 p, vec3 n) { \
     return clamp(1.0 - 2.5 * o, 0.0, 1.0); \
 }
 
+// ---- complex numbers as vec2 (x = real, y = imaginary) ----
+vec2 cmul(vec2 a, vec2 b) { return vec2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+vec2 cdiv(vec2 a, vec2 b) { return vec2(a.x * b.x + a.y * b.y, a.y * b.x - a.x * b.y) / dot(b, b); }
+vec2 csqr(vec2 z) { return vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y); }
+
+// ---- lattices ----
+// Hexagonal lattice of unit spacing (pointy-top cells): xy = p relative to its cell's centre,
+// zw = that centre (a stable cell id). Nearest of two offset rectangular lattices.
+vec4 hexCell(vec2 p) {
+    const vec2 s = vec2(1.0, 1.7320508);
+    vec2 a = mod(p, s) - 0.5 * s, b = mod(p - 0.5 * s, s) - 0.5 * s;
+    vec2 h = dot(a, a) < dot(b, b) ? a : b;
+    return vec4(h, p - h);
+}
+
 // ---- grammar building blocks (owned by shaders/grammar.py; add below this line) ----
 // Repeat the plane: k cells per unit, each cell mapped back onto [-1, 1]^2.
 vec2 gr_tile(vec2 p, float k) { return fract(p * k * 0.5 + 0.5) * 2.0 - 1.0; }

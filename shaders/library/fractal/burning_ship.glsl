@@ -14,8 +14,8 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float n = 0.0;
     for (int i = 0; i < 72; i++) {
         z = abs(z);
-        vec2 z2 = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y);
-        z = (cubic ? vec2(z2.x * z.x - z2.y * z.y, z2.x * z.y + z2.y * z.x) : z2) + c;
+        vec2 z2 = csqr(z);
+        z = (cubic ? cmul(z2, z) : z2) + c;
         if (dot(z, z) > 64.0) break;
         n += 1.0;
     }

@@ -12,8 +12,8 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 dz = vec2(1.0, 0.0);
     float n = 0.0;
     for (int i = 0; i < 80; i++) {
-        dz = 2.0 * vec2(z.x * dz.x - z.y * dz.y, z.x * dz.y + z.y * dz.x);
-        z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + c;
+        dz = 2.0 * cmul(z, dz);
+        z = csqr(z) + c;
         if (dot(z, z) > 1024.0) break;
         n += 1.0;
     }

@@ -16,7 +16,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float trap = 1e3, n = 0.0;
     bool escaped = false;
     for (int i = 0; i < 96; i++) {
-        z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + c;
+        z = csqr(z) + c;
         trap = min(trap, mix(length(z - trapP), abs(z.y - trapP.y), step(0.5, P(6))));
         if (dot(z, z) > 256.0) { escaped = true; break; }
         n += 1.0;

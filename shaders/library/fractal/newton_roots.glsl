@@ -1,9 +1,6 @@
 // family: fractal
 // tags: newton, basins, roots, convergence
 // description: Newton's method on z^n - 1 (n = 3..6), optionally relaxed; each pixel coloured by the root it converges to and how fast (Cayley 1879).
-vec2 cmul(vec2 a, vec2 b) { return vec2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
-vec2 cdiv(vec2 a, vec2 b) { return vec2(a.x * b.x + a.y * b.y, a.y * b.x - a.x * b.y) / dot(b, b); }
-
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
     vec2 z = rot2(P(0) * TAU + 0.05 * iTime) * uv * exp(mix(0.7, -2.0, P(1))) + (vec2(P(2), P(3)) - 0.5) * 0.8;
