@@ -188,3 +188,12 @@ def test_sdf_toolkit_hits_a_sphere_where_expected(renderer):
     assert hit[r < 0.45].all() and not hit[r > 0.6].any()
     # normals face the camera at the centre (n.z = -1 -> channel 1)
     assert c[32, 32, 1] > 0.95
+
+
+def test_hex_cell_finds_the_nearest_lattice_centre(renderer):
+    # centres lie on the lattice (1, 0), (1/2, sqrt(3)/2); no point is over 1/sqrt(3) from its own
+    c = _probe(renderer, "vec4 h = hexCell(p); vec2 k = vec2(h.z - h.w / 1.7320508, h.w / 0.8660254);\n"
+                         "    fragColor = vec4(length(h.xy) * 1.5, 10.0 * length(k - floor(k + 0.5)), "
+                         "length(p - h.zw - h.xy), 1.0);")
+    assert c[..., 0].max() <= 1.5 / 3 ** 0.5 + 2 / 255
+    assert c[..., 1].max() < 0.05 and c[..., 2].max() < 0.01
