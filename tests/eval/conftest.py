@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -108,3 +109,22 @@ def random_vit():
 
     assert enc_mod.Encoder is not None
     return make_encoder("random:vit_tiny_patch16_224:32:0")
+
+
+@pytest.fixture(scope="session")
+def regions():
+    """8 synthetic region images (32x32) and their masks (classes 0..2, void 11)."""
+    return region_images(8)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """torch's default two threads spin against six other jobs on two cores (15x slower
+    here); eval's tests run torch on one thread and restore the setting afterwards."""
+    torch = sys.modules.get("torch")
+    old = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(1)
+    yield
+    if torch and old is not None:
+        torch.set_num_threads(old)

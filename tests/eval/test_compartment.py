@@ -1,0 +1,99 @@
+"""Compartmentalisation audit on real shards made by generators.jobs from real programs."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from eval.compartment import CompartmentError, audit_export, audit_shards
+
+
+@pytest.fixture(scope="module")
+def shard_set(request, tmp_path_factory):
+    # torchvision (imported by pretrain.data) segfaults when first imported after Mesa's EGL
+    # context exists in the process, so import it before the shared renderer is made
+    pytest.importorskip("pretrain.data")
+    renderer = request.getfixturevalue("renderer")
+    from generators.jobs import GenerateConfig, run
+
+    out = tmp_path_factory.mktemp("shards") / "set"
+    cfg = GenerateConfig(process="shaders", res=64, num_images=6, shard_size=3,
+                         frames_per_program=2)
+    run(cfg, out, renderer=renderer, progress=False)
+    return out
+
+
+def _export(tmp_path, shard_dir):
+    from pretrain.data import data_provenance
+
+    prov = data_provenance(str(shard_dir))
+    meta = {"arch": "vit_tiny_patch16_224", "learned_from": prov,
+            "shard_manifest_sha256": prov["manifest_sha256"]}
+    p = tmp_path / "enc.json"
+    p.write_text(json.dumps(meta))
+    return p
+
+
+def test_generated_shards_pass(shard_set, tmp_path):
+    r = audit_export(_export(tmp_path, shard_set), progress=False)
+    assert r["verdict"] == "pass", r["first_violations"]
+    assert r["shards"] == 2 and r["samples"] == 6 and r["violations"] == 0
+    assert r["programs"] >= 1 and r["programs"] == r["library_programs"] + r["generated_programs"]
+
+
+def test_real_image_or_path_in_a_sample_fails(shard_set, tmp_path):
+    from generators import shards as sh
+    from generators.jobs import config_from_json
+
+    bad = tmp_path / "bad"
+    shutil.copytree(shard_set, bad)
+    export = _export(tmp_path, shard_set)  # the export names the clean manifest
+    img = sh.encode_image(np.zeros((64, 64, 3), np.uint8))
+    samples = [("000002000000", {"png": img, "json": sh.encode_json(
+                   {"process": "shaders", "resolution": 64,
+                    "sources": [{"program": "lib/none/nothing", "time": 0, "params": []}]})}),
+               ("000002000001", {"png": img, "json": sh.encode_json(
+                   {"process": "shaders", "resolution": 64, "note": "/data/photos/cat.jpg",
+                    "sources": [{"program": "gen/1/5", "time": 0, "params": []}]})}),
+               ("000002000002", {"png": img, "json": sh.encode_json(
+                   {"process": "shaders", "resolution": 32,
+                    "sources": [{"program": "gen/1/5"}]})})]
+    entry = sh.write_shard(bad / sh.shard_name("shaders", 2), samples)
+    entry["index"] = 2
+    manifest = json.loads((bad / "manifest.json").read_text())
+    sh.record_shard(bad, manifest["config"], entry)
+    assert config_from_json(manifest["config"]).process == "shaders"
+    r = audit_shards(bad, progress=False)
+    assert r["verdict"] == "fail" and r["violations"] == 3, r["first_violations"]
+    text = "\n".join(r["first_violations"])
+    assert "lib/none/nothing" in text and "cat.jpg" in text and "resolution 32" in text
+    # the export's manifest hash no longer matches the tampered set
+    r = audit_export(export, shard_dir=bad, progress=False)
+    assert r["verdict"] == "fail" and "not the shards" in r["first_violations"][0]
+
+
+def test_unlisted_or_changed_tar_fails(shard_set, tmp_path):
+    bad = tmp_path / "bad2"
+    shutil.copytree(shard_set, bad)
+    shutil.copy(bad / "shaders-000000.tar", bad / "extra-000009.tar")
+    with open(bad / "shaders-000001.tar", "r+b") as f:
+        f.seek(600)
+        f.write(b"\x00\x01")
+    r = audit_shards(bad, progress=False)
+    text = "\n".join(r["first_violations"])
+    assert r["verdict"] == "fail" and "extra-000009.tar" in text and "sha256" in text
+
+
+def test_stream_export_and_bad_inputs(tmp_path):
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps({"learned_from": {"kind": "stream", "process": "shaders"},
+                             "shard_manifest_sha256": None}))
+    assert audit_export(p)["verdict"] == "unverifiable"
+    with pytest.raises(CompartmentError, match="does not exist"):
+        audit_export(tmp_path / "missing.json")
+    (tmp_path / "old.json").write_text("{}")
+    with pytest.raises(CompartmentError, match="no shard manifest"):
+        audit_export(tmp_path / "old.json")
+    with pytest.raises(CompartmentError, match="not a shard set"):
+        audit_shards(tmp_path)

@@ -1,0 +1,83 @@
+"""Encoders behind one interface, specs, local timm weights, and the resumable feature cache."""
+
+import numpy as np
+import pytest
+
+from eval import encoders as E
+from eval.datasets import LabelledImages
+
+
+def _set(n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return LabelledImages("tiny", rng.integers(0, 255, (n, 12, 12, 3), dtype=np.uint8),
+                          np.arange(n) % 2, ["a", "b"])
+
+
+def test_pixel_encoder_interface():
+    enc = E.make_encoder("pixels:8:4")
+    x = _set().images
+    f = enc.embed(x)
+    assert f.shape == (10, enc.dim) and f.dtype == np.float32
+    assert np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-5)
+    assert enc.patch_features(x).shape == (10, 2, 2, 48)
+    grey = enc.embed(x[..., 0])
+    assert grey.shape == f.shape
+    assert E.encoder_name(enc) == "pixels-8" and enc.fingerprint == "pixels:8:4"
+
+
+@pytest.mark.parametrize("spec, match", [("resnet", "unknown encoder spec"),
+                                         ("random:vit_tiny_patch16_224", "bad encoder spec"),
+                                         ("pixels:10:4", "multiple"),
+                                         ("timm:vit_tiny_patch16_224:/nope.pt", "safetensors"),
+                                         ("timm:vit_tiny_patch16_224:/nope.safetensors", "does not exist")])
+def test_bad_specs_are_named(spec, match):
+    with pytest.raises(E.EncoderError, match=match):
+        E.make_encoder(spec)
+
+
+def test_feature_cache_reused_and_resumed(tmp_path, monkeypatch):
+    enc, data = E.PixelEncoder(8, 4), _set(10)
+    calls = []
+    real = enc.embed
+    monkeypatch.setattr(enc, "embed", lambda x: calls.append(len(x)) or real(x))
+    f1 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    assert calls == [4, 4, 2]
+    path = E.cache_path(tmp_path, enc, data)
+    assert path.is_file() and not list(tmp_path.glob("*.part*"))
+    with np.load(path, allow_pickle=False) as z:
+        assert str(z["encoder_fingerprint"]) == enc.fingerprint
+    f2 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    assert calls == [4, 4, 2] and np.array_equal(f1, f2)      # reused, not recomputed
+    # an interrupted run: merged file absent, first chunk done -> only the rest is computed
+    path.unlink()
+    E._save_npz(path.with_name(f"{path.stem}.part00000.npz"), features=f1[:4])
+    f3 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    assert calls[3:] == [4, 2] and np.array_equal(f1, f3)
+    # different data -> a different cache file
+    assert E.cache_path(tmp_path, enc, _set(10, seed=1)) != path
+
+
+def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    x = _set(4).images
+    f = random_vit.embed(x)
+    assert f.shape == (4, random_vit.dim)
+    assert np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-4)
+    assert random_vit.patch_features(x).shape == (4, 2, 2, random_vit.dim)
+    assert E.encoder_name(random_vit).startswith("random-")
+    # a timm model's weights in a local safetensors file (as from a hub download, done offline)
+    torch.manual_seed(3)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32)
+    w = tmp_path / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(w))
+    enc = E.make_encoder(f"timm:vit_tiny_patch16_224:{w}:32")
+    model.reset_classifier(0)
+    model.eval()
+    with torch.no_grad():
+        ref = enc.preprocess(list(x))
+        want = torch.nn.functional.normalize(model(ref), dim=-1).numpy()
+    assert np.allclose(enc.embed(x), want, atol=1e-5)
+    assert enc.fingerprint != random_vit.fingerprint and E.encoder_name(enc) == "timm-vit_tiny_patch16_224"
