@@ -99,11 +99,16 @@ def mixup(frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.einsum("j,jhwc->hwc", np.asarray(weights, np.float32), frames)
 
 
-def box_blur3(m: np.ndarray) -> np.ndarray:
-    """3x3 box blur of masks [B, H, W, C] with edge padding (KML mask smoothing)."""
+def box_sum3(m: np.ndarray) -> np.ndarray:
+    """3x3 box sum of masks [B, H, W, C] with edge padding, in m's dtype."""
     p = np.pad(m, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
     rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-    return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
+    return rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
+
+
+def box_blur3(m: np.ndarray) -> np.ndarray:
+    """3x3 box blur of masks [B, H, W, C] with edge padding (KML mask smoothing)."""
+    return box_sum3(m) / np.float32(9)
 
 
 def _linear_resize_matrix(src: int, dst: int) -> np.ndarray:
@@ -159,9 +164,14 @@ def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts: ProcessOptions) ->
     res = km.kmeans(small.reshape(b, r * r, 3), opts.k, rng, sample=opts.kmeans_sample,
                     iters=opts.kmeans_iters, inertia=False)
     labels = res.labels.reshape(b, r, r)
-    onehot = (labels[..., None] == np.arange(opts.k)).astype(np.float32)
-    soft = box_blur3(resize_masks(box_blur3(onehot), h))
-    return KMLMasks(labels, soft.astype(np.float32), res.centers, res.iterations)
+    # masks of clusters 0..K-2; the last is 1 minus their sum (blur and resize are linear)
+    onehot = labels[..., None] == np.arange(opts.k - 1, dtype=np.uint8)
+    if r == h:  # no resize: two 3x3 box sums of a binary mask are exact in uint8 (<= 81)
+        first = box_sum3(box_sum3(onehot.view(np.uint8))).astype(np.float32) / np.float32(81)
+    else:
+        first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), h))
+    soft = np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
+    return KMLMasks(labels, soft, res.centers, res.iterations)
 
 
 def kml_composite(soft: np.ndarray, textures: np.ndarray) -> np.ndarray:
