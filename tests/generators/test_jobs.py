@@ -139,3 +139,14 @@ def test_two_spawned_workers_with_watchdog_match(clean, tmp_path):
     assert tree(tmp_path) == tree(clean)
     text = summary.text()
     assert "images/s" in text and "rejected" in text and "failed programs" in text
+
+
+def test_sheet_draws_the_first_images(clean, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "sheet.png"
+    assert main(["shards", "sheet", str(clean), "--out", str(out), "--n", "6"]) == 0
+    with Image.open(out) as im:
+        assert im.width > 3 * 32 and im.height > 2 * 32
+    assert main(["shards", "sheet", str(clean), "--out", str(tmp_path / "x.jpg")]) == 2
+    assert ".png" in capsys.readouterr().err
