@@ -17,6 +17,7 @@ Every index serialises to bytes (``to_bytes``/``from_bytes``) so the store can w
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 
@@ -31,10 +32,27 @@ class IndexConfigError(MemoryStoreError):
     """An index was asked for something it cannot do (bad kind, untrained IVF-PQ, ...)."""
 
 
+BLAS_THRESHOLD = 20
+
+
 def _faiss():
     import faiss
 
     return faiss
+
+
+@contextlib.contextmanager
+def faiss_blas(threshold: int = BLAS_THRESHOLD):
+    """Use BLAS for FAISS distance batches of >= `threshold` queries (FAISS's long-standing
+    default, 20). faiss-cpu 1.15 ships 128000, which keeps batched searches and k-means on its
+    SIMD loop: 8-10x slower than BLAS for 200 queries here (benchmarks/memory.py)."""
+    faiss = _faiss()
+    old = faiss.cvar.distance_compute_blas_threshold
+    faiss.cvar.distance_compute_blas_threshold = int(threshold)
+    try:
+        yield
+    finally:
+        faiss.cvar.distance_compute_blas_threshold = old
 
 
 class Index:
@@ -150,7 +168,8 @@ class IVFPQIndex(Index):
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFPQ(quantizer, self.dim, nlist, self.m, self.nbits,
                                  faiss.METRIC_INNER_PRODUCT)
-        index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+        with faiss_blas():
+            index.train(np.ascontiguousarray(vectors, dtype=np.float32))
         index.nprobe = self.nprobe
         self.index = index
 
@@ -168,8 +187,9 @@ class IVFPQIndex(Index):
             return
         if self.index is None:
             self.train(vectors)
-        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                np.ascontiguousarray(ids, dtype=np.int64))
+        with faiss_blas():  # assigning vectors to lists is a batched search
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                                    np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids):
         if self.index is None or not len(ids):
@@ -298,7 +318,8 @@ def _order(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def _faiss_search(index, queries, k):
-    sims, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), int(k))
+    with faiss_blas():
+        sims, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), int(k))
     sims = sims.astype(np.float32)
     sims[ids < 0] = -np.inf
     return sims, ids.astype(np.int64)

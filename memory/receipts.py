@@ -137,38 +137,53 @@ def vector_pieces(vectors: np.ndarray) -> tuple[list[bytes], list[int]]:
 def find_vectors_in_files(paths, vectors: np.ndarray, chunk: int = 1 << 26) -> dict[str, list[int]]:
     """{file: [rows of `vectors` with a piece found in it]} for the files that hold any.
 
-    Two-stage byte scan at every offset: a 24-bit table on the first three bytes of each
-    piece picks candidates, then the full piece is compared; O(file size), chunked.
+    Every byte offset is covered: a PIECE-byte occurrence anywhere in a file contains one
+    8-byte word at a file offset divisible by 8, at one of 8 offsets within the piece. So each
+    piece contributes its 8 possible such words; the file is read as aligned uint64 words
+    (memory-mapped, chunked), filtered by a 24-bit table, matched by binary search, and
+    candidates are compared in full.
+    Pieces under 16 bytes (vectors of < 4 dims) fall back to a plain substring search.
     """
     pieces, owner = vector_pieces(vectors)
     if not pieces:
         return {}
     plen = len(pieces[0])
-    table = np.zeros(1 << 24, dtype=bool)
-    heads: dict[int, list[int]] = {}
-    for j, p in enumerate(pieces):
-        h = p[0] | (p[1] << 8) | (p[2] << 16)
-        table[h] = True
-        heads.setdefault(h, []).append(j)
     out: dict[str, list[int]] = {}
+    if plen < 16:
+        for path in paths:
+            path = Path(path)
+            if path.is_file():
+                data = path.read_bytes()
+                rows = sorted({owner[j] for j, p in enumerate(pieces) if p in data})
+                if rows:
+                    out[str(path)] = rows
+        return out
+    keys = np.frombuffer(b"".join(p[o:o + 8] for p in pieces for o in range(8)), dtype="<u8")
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    prefilter = np.zeros(1 << 24, dtype=bool)  # low 24 bits of every key: a cheap first pass
+    prefilter[(keys & 0xFFFFFF).astype(np.intp)] = True
+    chunk -= chunk % 8
     for path in paths:
         path = Path(path)
-        if not path.is_file():
+        if not path.is_file() or path.stat().st_size < plen:
             continue
-        data = np.fromfile(path, dtype=np.uint8)
+        data = np.memmap(path, dtype=np.uint8, mode="r")
         rows: set[int] = set()
-        for start in range(0, max(len(data) - plen + 1, 0), chunk):
-            stop = min(start + chunk, len(data) - plen + 1)
-            d0 = data[start:stop].astype(np.int32)
-            d1 = data[start + 1:stop + 1].astype(np.int32)
-            d2 = data[start + 2:stop + 2].astype(np.int32)
-            cand = np.flatnonzero(table[d0 | (d1 << 8) | (d2 << 16)]) + start
-            for off in cand.tolist():
-                window = data[off:off + plen].tobytes()
-                h = window[0] | (window[1] << 8) | (window[2] << 16)
-                for j in heads[h]:
-                    if pieces[j] == window:
+        for start in range(0, len(data) - len(data) % 8, chunk):
+            stop = min(start + chunk, len(data) - len(data) % 8)
+            words = np.frombuffer(data[start:stop].tobytes(), dtype="<u8")
+            cand = np.flatnonzero(prefilter[(words & 0xFFFFFF).astype(np.intp)])
+            pos = np.clip(np.searchsorted(sorted_keys, words[cand]), 0, len(sorted_keys) - 1)
+            for c in np.flatnonzero(sorted_keys[pos] == words[cand]).tolist():
+                w, idx = int(cand[c]), int(pos[c])
+                while idx < len(sorted_keys) and sorted_keys[idx] == words[w]:
+                    j, o = divmod(int(order[idx]), 8)
+                    at = start + 8 * w - o
+                    if at >= 0 and at + plen <= len(data) and data[at:at + plen].tobytes() == pieces[j]:
                         rows.add(owner[j])
+                    idx += 1
+        del data
         if rows:
             out[str(path)] = sorted(rows)
     return out
