@@ -234,6 +234,17 @@ class VisualMemory:
         arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
         self._prune_ids, self._prune_wrong = arr[:, 0].copy(), arr[:, 1].copy()
 
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One SQLite write transaction: committed as a whole, or rolled back on any error."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -371,30 +382,28 @@ class VisualMemory:
         hashes = [sha256_bytes(b) for b in blobs]
         src = list(sources) if sources is not None else [None] * n
         version = self.version + 1
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT INTO items(id, label, source, sha256, vector, version) VALUES (?,?,?,?,?,?)",
-                zip(ids.tolist(), labels.astype(np.int64).tolist(),
-                    [None if s is None else str(s) for s in src], hashes, blobs,
-                    [version] * n))
-            if label_names:
-                conn.executemany("INSERT OR REPLACE INTO label_names VALUES (?, ?)",
-                                 [(int(k), str(v)) for k, v in label_names.items()])
-            self._set_meta("version", version)
-            self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
-            conn.execute("INSERT INTO edits(version, time, op, count, detail) VALUES (?,?,?,?,?)",
-                         (version, _now(), "add", n, json.dumps(
-                             {"min_id": int(ids.min()), "max_id": int(ids.max()),
-                              "labels": sorted(set(labels.tolist()))})))
-            self.index.add(ids, x)
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO items(id, label, source, sha256, vector, version) "
+                    "VALUES (?,?,?,?,?,?)",
+                    zip(ids.tolist(), labels.astype(np.int64).tolist(),
+                        [None if s is None else str(s) for s in src], hashes, blobs,
+                        [version] * n))
+                if label_names:
+                    conn.executemany("INSERT OR REPLACE INTO label_names VALUES (?, ?)",
+                                     [(int(k), str(v)) for k, v in label_names.items()])
+                self._set_meta("version", version)
+                self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
+                conn.execute("INSERT INTO edits(version, time, op, count, detail) "
+                             "VALUES (?,?,?,?,?)", (version, _now(), "add", n, json.dumps(
+                                 {"min_id": int(ids.min()), "max_id": int(ids.max()),
+                                  "labels": sorted(set(labels.tolist()))})))
+                self.index.add(ids, x)  # inside: if it fails, nothing is committed
         except BaseException:
-            conn.execute("ROLLBACK")
             with contextlib.suppress(Exception):
                 self.index.remove(ids)
             raise
-        conn.execute("COMMIT")
         self._index_dirty = True
         order = np.argsort(np.concatenate([self._ids, ids]), kind="stable")
         self._ids = np.concatenate([self._ids, ids])[order]
@@ -439,9 +448,7 @@ class VisualMemory:
         vecs = self.vectors(doomed) if len(doomed) else np.empty((0, self.dim), np.float32)
         hashes = [vector_sha256(v) for v in vecs]
         version = before + 1
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as conn:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY)")
             conn.execute("DELETE FROM doomed")
             conn.executemany("INSERT INTO doomed VALUES (?)", [(int(i),) for i in doomed])
@@ -451,10 +458,6 @@ class VisualMemory:
             conn.execute("INSERT INTO edits(version, time, op, count, detail) VALUES (?,?,?,?,?)",
                          (version, _now(), "remove", len(doomed), json.dumps(
                              {"ids": doomed.tolist(), "sha256": hashes})))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         self.index.remove(doomed)
         keep = ~np.isin(self._ids, doomed)
         self._ids, self._labels = self._ids[keep], self._labels[keep]
@@ -482,19 +485,13 @@ class VisualMemory:
     # ------------------------------------------------------------------ derived statistics
     def set_prune_stats(self, ids, wrong, votes, config: dict) -> None:
         """Replace the pruning counts (one transaction), stamped with the store version."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as conn:
             conn.execute("DELETE FROM prune_stats")
             conn.executemany("INSERT INTO prune_stats VALUES (?,?,?)",
                              zip(np.asarray(ids).tolist(), np.asarray(wrong).tolist(),
                                  np.asarray(votes).tolist()))
             self._set_meta("prune_config", json.dumps(config, sort_keys=True))
             self._set_meta("prune_version", self.version)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         self._load_prune()
 
     def prune_stats(self) -> dict | None:
@@ -518,16 +515,10 @@ class VisualMemory:
     def set_residuals(self, ids, residuals) -> None:
         """Store one float32 vector per item (ResMem residuals), replacing earlier ones."""
         r = np.ascontiguousarray(residuals, dtype="<f4")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as conn:
             conn.execute("DELETE FROM residuals")
             conn.executemany("INSERT INTO residuals VALUES (?, ?)",
                              zip(np.asarray(ids, np.int64).tolist(), (row.tobytes() for row in r)))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def residuals(self, ids) -> np.ndarray:
         """Stored residuals of `ids` [len, C]; rows of NaN where an item has none."""
