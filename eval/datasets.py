@@ -18,7 +18,6 @@ import numpy as np
 from procmem.errors import ProcmemError
 from procmem.paths import shared_data_dir
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 CAMVID_VOID = 11
 """CamVid's void/ignore label (labels 0..10 are the 11 classes)."""
 
@@ -126,18 +125,17 @@ def resize_images(images, size: int | tuple[int, int], resample: str = "bilinear
 
 
 def _read_rgb(path: Path, size) -> np.ndarray:
+    """uint8 [H, W, 3] of one file (pretrain.imagefolder.read_rgb), resized when `size` is set."""
     from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size is not None:
-                h, w = (size, size) if isinstance(size, int) else size
-                if im.size != (w, h):
-                    im = im.resize((w, h), Image.BILINEAR)
-            return np.asarray(im)
-    except OSError as e:
-        raise DataError(f"cannot read image {path}: {e}; remove or replace the file") from e
+    from pretrain.imagefolder import read_rgb
+
+    im = read_rgb(path)
+    if size is not None:
+        h, w = (size, size) if isinstance(size, int) else size
+        if im.size != (w, h):
+            im = im.resize((w, h), Image.BILINEAR)
+    return np.asarray(im)
 
 
 def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
@@ -149,24 +147,12 @@ def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
 
 
 def list_image_folder(root: str | Path) -> tuple[list[Path], np.ndarray, list[str]]:
-    """Files, labels and class names of an ImageFolder tree `root/<class>/<image>`.
+    """Files, labels and class names of an ImageFolder tree `root/<class>/<image>`
+    (pretrain.imagefolder's listing: classes and files sorted)."""
+    from pretrain.imagefolder import list_image_folder as listing
 
-    Classes in sorted order (torchvision's rule); files sorted within a class.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"image folder {root} does not exist; expected root/<class>/<image>")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-    if not classes:
-        raise DataError(f"image folder {root} has no class sub-directories; expected root/<class>/<image>")
-    files, labels = [], []
-    for c, cls in enumerate(classes):
-        got = sorted(f for f in (root / cls).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        files += got
-        labels += [c] * len(got)
-    if not files:
-        raise DataError(f"image folder {root} has no images with suffixes {IMAGE_SUFFIXES}")
-    return files, np.array(labels, np.int64), classes
+    files, labels, classes = listing(root)
+    return files, np.asarray(labels, np.int64), classes
 
 
 def read_image_folder(root, files: list[Path], labels, classes: list[str], size=None,
@@ -334,6 +320,8 @@ def load_segmentation(root=None, image_dir: str = "val", mask_dir: str = "valann
         raise DataError(f"segmentation set {root} needs {image_dir}/ and {mask_dir}/ "
                         "holding images and label masks of the same names")
     from PIL import Image
+
+    from pretrain.imagefolder import IMAGE_SUFFIXES
 
     files = sorted(f for f in idir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
     images, masks, ids = [], [], []

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from eval import datasets as ds
+from procmem.errors import ProcmemError
 from procmem.paths import shared_data_dir
 
 
@@ -31,9 +32,9 @@ def test_image_folder_from_lfw_subset(tmp_path):
 
 
 def test_image_folder_errors(tmp_path):
-    with pytest.raises(ds.DataError, match="does not exist"):
+    with pytest.raises(ProcmemError, match="does not exist"):
         ds.load_image_folder(tmp_path / "nope")
-    with pytest.raises(ds.DataError, match="no class sub-directories"):
+    with pytest.raises(ProcmemError, match="no class subfolders"):
         ds.load_image_folder(tmp_path)
     from PIL import Image
 
@@ -43,7 +44,7 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(ds.DataError, match="--size"):
         ds.load_image_folder(tmp_path)
     (tmp_path / "a" / "3.png").write_bytes(b"garbage")
-    with pytest.raises(ds.DataError, match="3.png"):
+    with pytest.raises(ProcmemError, match="3.png"):
         ds.load_image_folder(tmp_path, size=8)
 
 
