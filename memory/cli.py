@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 RULE_HELP = ("voting rule (Geirhos et al. 2024): rank = 1/(alpha + rank), the paper's "
              "RankVoting, stable as k grows (default); softmax = exp(sim/tau), DINO's kNN "
@@ -130,19 +131,47 @@ def _vectors(args):
 
 
 def cmd_build(args) -> int:
-    from memory.store import VisualMemory
+    """Create the memory and add the vectors in chunks of 50,000 (one transaction each, with
+    progress); item id = row number in the input, so a killed build resumes when rerun."""
+    import hashlib
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from memory.errors import MemoryStoreError
+    from memory.store import SQLITE_NAME, VisualMemory
 
     emb = _vectors(args)
-    opts = {}
-    if args.index == "ivfpq":
-        opts = {k: getattr(args, k) for k in ("nlist", "m", "nbits", "nprobe")
-                if getattr(args, k) is not None}
-    mem = VisualMemory.create(args.memory, emb.features.shape[1], emb.fingerprint or "unknown",
-                              index=args.index, **opts)
+    digest = hashlib.sha256(np.ascontiguousarray(emb.features).tobytes()
+                            + np.ascontiguousarray(emb.labels).tobytes()).hexdigest()
+    fp = emb.fingerprint or "unknown"
+    if (Path(args.memory) / SQLITE_NAME).exists():
+        mem = VisualMemory.open(args.memory, fingerprint=fp)
+        log = mem.edit_log()
+        if not all(e["op"] == "create" or e["detail"].get("build") == digest for e in log):
+            mem.close()
+            raise MemoryStoreError(f"{args.memory} already holds a visual memory that is not an "
+                                   f"unfinished build of these vectors: use `memory add`, or "
+                                   f"choose a new directory")
+        print(f"resuming the build of {args.memory} at item {len(mem)}")
+    else:
+        opts = {}
+        if args.index == "ivfpq":
+            opts = {k: getattr(args, k) for k in ("nlist", "m", "nbits", "nprobe")
+                    if getattr(args, k) is not None}
+        mem = VisualMemory.create(args.memory, emb.features.shape[1], fp, index=args.index, **opts)
+    n, chunk = len(emb.labels), 50_000
     with mem:
-        mem.add(emb.features, emb.labels, sources=emb.paths, label_names=emb.names_map())
-    print(f"built {args.memory}: {len(emb.labels)} items, {emb.features.shape[1]}-d, "
-          f"{args.index} index, encoder {emb.fingerprint or 'unknown'}")
+        for start in tqdm(range(len(mem), n, chunk), desc="build", unit="chunk",
+                          total=-(-(n - len(mem)) // chunk)):
+            stop = min(start + chunk, n)
+            mem.add(emb.features[start:stop], emb.labels[start:stop],
+                    ids=np.arange(start, stop), note={"build": digest},
+                    sources=emb.paths[start:stop] if emb.paths else None,
+                    label_names=emb.names_map() if start == 0 else None)
+        count, kind = len(mem), mem.index_kind
+    print(f"built {args.memory}: {count} items, {emb.features.shape[1]}-d, {kind} index, "
+          f"encoder {fp}")
     return 0
 
 
@@ -173,8 +202,6 @@ def _print_receipt(r) -> None:
 
 
 def cmd_remove(args) -> int:
-    from pathlib import Path
-
     from memory.errors import MemoryStoreError
     from memory.store import VisualMemory
 

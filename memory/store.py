@@ -336,10 +336,12 @@ class VisualMemory:
 
     # ------------------------------------------------------------------ edits
     def add(self, vectors, labels, *, ids=None, sources: Sequence[str | None] | None = None,
-            label_names: dict[int, str] | None = None, fingerprint: str | None = None) -> np.ndarray:
+            label_names: dict[int, str] | None = None, fingerprint: str | None = None,
+            note: dict | None = None) -> np.ndarray:
         """Add samples (or whole new classes: new labels need no training); returns their ids.
 
         One SQLite transaction: all items are committed, or none (bad input changes nothing).
+        `note` (JSON-able) is kept in the edit log entry (e.g. which file a build came from).
         """
         self._need_open()
         self.check_fingerprint(fingerprint)
@@ -398,7 +400,7 @@ class VisualMemory:
                 conn.execute("INSERT INTO edits(version, time, op, count, detail) "
                              "VALUES (?,?,?,?,?)", (version, _now(), "add", n, json.dumps(
                                  {"min_id": int(ids.min()), "max_id": int(ids.max()),
-                                  "labels": sorted(set(labels.tolist()))})))
+                                  "labels": sorted(set(labels.tolist())), **(note or {})})))
                 self.index.add(ids, x)  # inside: if it fails, nothing is committed
         except BaseException:
             with contextlib.suppress(Exception):

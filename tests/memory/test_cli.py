@@ -44,6 +44,8 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     mem = str(tmp_path / "mem")
     code, out, _ = run(capsys, "build", mem, "--embeddings", digits_npz["train_old"])
     assert code == 0 and "built" in out
+    code, out, _ = run(capsys, "build", mem, "--embeddings", digits_npz["train_old"])
+    assert code == 0 and "resuming" in out  # a rerun resumes (here: nothing left to add)
     # New classes (digits 8 and 9) are added by name, no training.
     code, out, _ = run(capsys, "add", mem, "--embeddings", digits_npz["train_new"])
     assert code == 0 and "digit8" in out and "digit9" in out
