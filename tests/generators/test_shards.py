@@ -144,3 +144,13 @@ def test_jpeg_encoding_is_deterministic():
     from PIL import Image
 
     assert np.asarray(Image.open(io.BytesIO(sh.encode_image(img)))).tolist() == img.tolist()
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 3, 3), (32, 48, 3)])
+def test_png_writer_round_trips_through_pillow(shape):
+    from PIL import Image
+
+    img = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    img[:, :1] = 255  # wrap-around differences
+    with Image.open(io.BytesIO(sh.encode_png(img))) as im:
+        assert im.mode == "RGB" and np.array_equal(np.asarray(im), img)
