@@ -7,11 +7,11 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     int oct = 3 + int(P(1) * 4.0);
     vec2 p = rot2(P(2) * TAU) * uv * scale + vec2(P(3), P(4)) * 50.0 + iTime * 0.05;
     float h = ridged(p, oct);
+    // emboss lighting: one extra sample towards the light gives the directional slope
+    vec2 l = vec2(cos(P(6) * TAU), sin(P(6) * TAU));
     float e = 0.01 * scale;
-    float hx = ridged(p + vec2(e, 0.0), oct), hy = ridged(p + vec2(0.0, e), oct);
-    vec3 n = normalize(vec3(h - hx, h - hy, e * mix(0.5, 2.0, P(5))));
-    vec3 l = normalize(vec3(cos(P(6) * TAU), sin(P(6) * TAU), 0.8));
-    float sh = 0.35 + 0.75 * max(dot(n, l), 0.0);
+    float slope = (ridged(p + e * l, oct) - h) / (e * mix(4.0, 16.0, P(5)));
+    float sh = clamp(0.75 + 0.6 * slope, 0.2, 1.4);
     vec3 col = ppal(h * mix(0.6, 1.6, P(7)) + 0.1 * sfbm(p * 0.5, 2), 8) * sh;
     fragColor = vec4(col, 1.0);
 }
