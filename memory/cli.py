@@ -82,6 +82,9 @@ def register(sub) -> None:
     _source(q)
     q.add_argument("-k", type=int, default=5, help="neighbours to list (default 5)")
     q.add_argument("--limit", type=int, default=10, help="queries to print (default 10)")
+    q.add_argument("--grid", metavar="PNG",
+                   help="also draw a neighbour grid: one row per query, its image then its k "
+                        "neighbours' images (read from the sources) with label and similarity")
     q.set_defaults(func=cmd_query)
 
     c = msub.add_parser("classify", help="kNN decisions; with query labels: top-1/top-5, a k "
@@ -236,13 +239,45 @@ def cmd_query(args) -> int:
         sims, ids = mem.search(emb.features[: args.limit], args.k, fingerprint=emb.fingerprint)
         names = mem.label_names
         labels = mem.labels_of(ids)
-        for qi in range(len(ids)):
-            src = emb.paths[qi] if emb.paths else f"query {qi}"
-            print(src)
-            for s, i, lab in zip(sims[qi], ids[qi], labels[qi]):
-                if i >= 0:
-                    print(f"  {s:+.4f}  id {i}  label {lab} {names.get(int(lab), '')}")
+        sources = [mem.sources(row) for row in ids]
+    for qi in range(len(ids)):
+        print(emb.paths[qi] if emb.paths else f"query {qi}")
+        for s, i, lab, src in zip(sims[qi], ids[qi], labels[qi], sources[qi]):
+            if i >= 0:
+                print(f"  {s:+.4f}  id {i}  label {lab} {names.get(int(lab), '')}  {src or ''}")
+    if args.grid:
+        queries = [(emb.paths[qi] if emb.paths else None, "query") for qi in range(len(ids))]
+        cells = [[(src, f"{names.get(int(lab), lab)} {s:+.3f}") for s, lab, src
+                  in zip(sims[qi], labels[qi], sources[qi])] for qi in range(len(ids))]
+        _neighbour_grid(queries, cells, args.grid)
+        print(f"wrote {args.grid}")
     return 0
+
+
+def _neighbour_grid(queries, cells, path: str) -> None:
+    """One row per query: its image, then its neighbours' images captioned (blank if a
+    source is not a readable image)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    rows, cols = len(queries), 1 + max((len(c) for c in cells), default=0)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
+    for r, (query, row) in enumerate(zip(queries, cells)):
+        for c, (src, caption) in enumerate([query, *row]):
+            ax = axes[r][c]
+            ax.axis("off")
+            ax.set_title(caption, fontsize=7)
+            try:
+                with Image.open(src) as im:
+                    ax.imshow(im.convert("RGB"))
+            except (OSError, TypeError, ValueError, AttributeError):
+                pass
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def cmd_classify(args) -> int:

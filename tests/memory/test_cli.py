@@ -24,9 +24,15 @@ def digits_npz(tmp_path_factory):
     test = rng.random(len(y)) < 0.2
     old = y < 8
 
+    from PIL import Image
+
+    (root / "digits").mkdir()
+    for i, img in enumerate(d.images):
+        Image.fromarray((img * 15).astype(np.uint8)).save(root / "digits" / f"{i}.png")
+
     def save(name, mask, fp="pixels:8"):
         np.savez(root / name, features=x[mask], labels=y[mask],
-                 paths=np.array([f"digits/{i}.png" for i in np.flatnonzero(mask)]),
+                 paths=np.array([str(root / "digits" / f"{i}.png") for i in np.flatnonzero(mask)]),
                  label_names=names, fingerprint=np.asarray(fp))
         return str(root / name)
 
@@ -59,8 +65,10 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     report = json.loads(rep.read_text())
     assert report["accuracy"]["1"] > 0.9 and set(report["sweep"]) == {"plurality", "distance", "softmax", "rank"}
     assert len(report["explained"][0]["neighbours"]) == 5
-    code, out, _ = run(capsys, "query", mem, "--embeddings", digits_npz["test"], "-k", "2", "--limit", "1")
-    assert code == 0 and "digit" in out
+    grid = tmp_path / "grid.png"
+    code, out, _ = run(capsys, "query", mem, "--embeddings", digits_npz["test"], "-k", "3",
+                       "--limit", "2", "--grid", str(grid))
+    assert code == 0 and "digit" in out and grid.stat().st_size > 1000
     code, out, _ = run(capsys, "remove", mem, "--label-name", "digit9")
     assert code == 0 and out.count("PASS") == 3 and "receipt:" in out
     code, out, _ = run(capsys, "remove", mem, "--ids", "0,1,2")
