@@ -4,7 +4,7 @@
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
     bool cubic = P(3) > 0.7;
-    // boundary-rich spots (found by local variance of the escape count) for p = 2 and p = 3
+    // boundary-rich spots (highest local variance of the escape count), for p = 2 and p = 3
     vec2 spots[8] = vec2[8](vec2(0.0, -1.04), vec2(0.3, -1.14), vec2(-1.46, 0.0), vec2(-1.14, -0.41),
                             vec2(-0.15, 0.9), vec2(-0.91, 0.14), vec2(0.47, 0.03), vec2(-1.19, 0.01));
     int si = int(P(0) * 3.999) + (cubic ? 4 : 0);
@@ -20,7 +20,10 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         n += 1.0;
     }
     float sn = n - log2(log2(max(dot(z, z), 1.0001)));
-    float t = clamp(sn / 72.0, 0.0, 1.0);
-    vec3 col = n > 71.0 ? ppal(0.4 + 0.4 * length(z - c), 12) * 0.5 : ppal(pow(t, mix(0.3, 0.8, P(4))) * mix(1.0, 3.0, P(5)), 8);
+    // cyclic colouring of the smooth count; inside the set counts as the full 72 iterations,
+    // the limit of slow escape, so chaotic dust stays continuous with its surroundings
+    float k = mix(0.015, 0.06, P(5));
+    float tone = n > 71.0 ? 72.0 * k + 0.3 * length(z - c) : max(sn, 0.0) * k;
+    vec3 col = ppal(tone + P(4), 8) * (n > 71.0 ? 0.7 : 1.0);
     fragColor = vec4(col, 1.0);
 }
