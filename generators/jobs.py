@@ -309,8 +309,12 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
                                      initializer=_worker_init,
                                      initargs=(cfg.res, watchdog)) as ex:
                 futures = [ex.submit(_worker_shard, cfg, i, str(out)) for i in todo]
-                for f in as_completed(futures):
-                    finish(*f.result())
+                try:
+                    for f in as_completed(futures):
+                        finish(*f.result())
+                except BaseException:
+                    ex.shutdown(wait=True, cancel_futures=True)  # stop at the first failure
+                    raise
     finally:
         bar.close()
         summary.wall_s = time.perf_counter() - start
