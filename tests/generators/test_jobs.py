@@ -150,3 +150,20 @@ def test_sheet_draws_the_first_images(clean, tmp_path, capsys):
         assert im.width > 3 * 32 and im.height > 2 * 32
     assert main(["shards", "sheet", str(clean), "--out", str(tmp_path / "x.jpg")]) == 2
     assert ".png" in capsys.readouterr().err
+
+
+def test_cli_jpeg_and_generated_programs(tmp_path, capsys):
+    from generators.frames import grammar_available
+
+    programs = "generated" if grammar_available() else "library"
+    out = tmp_path / "jpg"
+    argv = ["generate", "--process", "kml", "--res", "32", "--num-images", "3",
+            "--shard-size", "3", "--format", "jpg", "--quality", "80", "--programs", programs,
+            "--frames-per-program", "3", "--out", str(out), "--no-watchdog"]
+    assert main(argv) == 0
+    assert "made 1 shards (3 images)" in capsys.readouterr().out
+    assert main(["shards", "verify", str(out)]) == 0
+    key, members = next(sh.read_shard(out / "kml-000000.tar"))
+    assert set(members) == {"jpg", "json"} and members["jpg"][:2] == b"\xff\xd8"
+    meta = json.loads(members["json"])
+    assert meta["format"] == "jpg" and meta["sources"][0]["program"].startswith(programs[:3])
