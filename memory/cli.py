@@ -58,6 +58,9 @@ def register(sub) -> None:
     b.add_argument("--m", type=int, default=None, help="IVF-PQ sub-quantizers (default dim/8)")
     b.add_argument("--nbits", type=int, default=8, help="IVF-PQ bits per code (default 8)")
     b.add_argument("--nprobe", type=int, default=16, help="IVF-PQ lists searched (default 16)")
+    b.add_argument("--refine", type=int, default=0,
+                   help="IVF-PQ: re-rank REFINE*k candidates with their exact vectors from SQLite "
+                        "(PQ codes cap recall; 4 lifts it to about the IVF recall). Default 0: off")
     b.set_defaults(func=cmd_build)
 
     a = msub.add_parser("add", help="add samples or whole new classes (no training); classes "
@@ -160,7 +163,7 @@ def cmd_build(args) -> int:
     else:
         opts = {}
         if args.index == "ivfpq":
-            opts = {k: getattr(args, k) for k in ("nlist", "m", "nbits", "nprobe")
+            opts = {k: getattr(args, k) for k in ("nlist", "m", "nbits", "nprobe", "refine")
                     if getattr(args, k) is not None}
         mem = VisualMemory.create(args.memory, emb.features.shape[1], fp, index=args.index, **opts)
     n, chunk = len(emb.labels), 50_000

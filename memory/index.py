@@ -7,7 +7,8 @@ One interface, four backends, so the store and the benchmarks can swap them:
 - ``ivfpq``: FAISS ``IndexIVFPQ`` (Jegou et al. 2011), approximate, for large memories; trained
   on the vectors present when the index is built; recall is measured against ``flat``
   (benchmarks/memory.py). Options: ``nlist`` (default 4*sqrt(N)), ``m`` sub-quantizers
-  (default dim/8), ``nbits`` 8, ``nprobe`` 16.
+  (default dim/8), ``nbits`` 8, ``nprobe`` 16, ``refine`` 0 (with r > 0 the store fetches the
+  r*k candidates' exact vectors from SQLite and re-ranks them: PQ codes cap recall).
 - ``numpy``: exact, a matrix product and ``argpartition``; no FAISS needed.
 - ``torch``: exact, ``torch.topk`` on CUDA when available (torch imported lazily).
 
@@ -140,10 +141,11 @@ class IVFPQIndex(Index):
     kind = "ivfpq"
 
     def __init__(self, dim: int, index=None, *, nlist: int | None = None, m: int | None = None,
-                 nbits: int = 8, nprobe: int = 16):
+                 nbits: int = 8, nprobe: int = 16, refine: int = 0):
         super().__init__(dim)
         self.index = index
         self.nlist, self.nbits, self.nprobe = nlist, nbits, nprobe
+        self.refine = int(refine)  # used by the store: re-rank refine*k candidates exactly
         self.m = m or max(1, dim // 8)
         if dim % self.m:
             raise IndexConfigError(f"IVF-PQ needs m (sub-quantizers) dividing the dimension {dim}; "
@@ -315,6 +317,24 @@ def _order(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
     by_id = np.argsort(ids, axis=1, kind="stable")
     by_sim = np.argsort(-np.take_along_axis(sims, by_id, axis=1), axis=1, kind="stable")
     return np.take_along_axis(by_id, by_sim, axis=1)
+
+
+def rerank(queries: np.ndarray, ids: np.ndarray, k: int, fetch) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k among candidate `ids` [Q, K] (-1 = none): `fetch(sorted unique ids)` returns
+    their float32 vectors in that order (Jegou et al. 2011's re-ranking with exact vectors)."""
+    q = np.asarray(queries, np.float32)
+    uniq = np.unique(ids[ids >= 0])
+    vecs = fetch(uniq) if len(uniq) else np.zeros((1, q.shape[1]), np.float32)
+    pos = np.clip(np.searchsorted(uniq, ids), 0, max(len(uniq) - 1, 0))
+    sims = np.einsum("qd,qkd->qk", q, vecs[pos]).astype(np.float32)
+    sims[ids < 0] = -np.inf
+    order = _order(sims, np.where(ids < 0, np.iinfo(np.int64).max, ids))[:, :k]
+    out_s, out_i = np.take_along_axis(sims, order, 1), np.take_along_axis(ids, order, 1)
+    if out_s.shape[1] < k:
+        pad = k - out_s.shape[1]
+        out_s = np.pad(out_s, ((0, 0), (0, pad)), constant_values=-np.inf)
+        out_i = np.pad(out_i, ((0, 0), (0, pad)), constant_values=-1)
+    return out_s, out_i
 
 
 def _faiss_search(index, queries, k):

@@ -549,6 +549,10 @@ class VisualMemory:
         if int(k) < 1:
             raise MemoryStoreError(f"k must be >= 1, got {k}")
         q = normalise(q, self.dim, "queries")
+        refine = int(self.index_options.get("refine", 0)) if not self.index.exact else 0
+        if refine > 0:
+            _, cand = self.index.search(q, int(k) * refine)
+            return index_mod.rerank(q, cand, int(k), lambda ids: self._vectors_unchecked(ids.tolist()))
         return self.index.search(q, int(k))
 
     def classify(self, queries, k: int = 10, rule: str = "rank", *, tau: float = 0.07,

@@ -76,8 +76,16 @@ def test_ivfpq_recall_against_exact(tmp_path):
     exact.add(x, np.zeros(len(x), int))
     q = x[:50] + 0.05 * rng.normal(size=(50, 32))
     _, ia = m.search(q, 10)
-    _, ie = exact.search(q, 10)
+    se, ie = exact.search(q, 10)
     assert np.mean(ia[:, 0] == ie[:, 0]) > 0.8
+    refined = VisualMemory.create(tmp_path / "ivf-r", 32, "e", index="ivfpq", nlist=16, m=8,
+                                  nbits=6, nprobe=8, refine=4)
+    refined.add(x, np.zeros(len(x), int))
+    sr, ir = refined.search(q, 10)
+    recall = lambda got: np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, ie)])  # noqa: E731
+    assert recall(ir) >= recall(ia) and np.mean(ir[:, 0] == ie[:, 0]) > 0.95
+    np.testing.assert_allclose(sr[ir == ie], se[ir == ie], atol=1e-5)  # exact similarities
+    refined.close()
     m.remove(np.arange(10))
     m.close()
     r = verify(tmp_path / "ivf")
