@@ -82,7 +82,17 @@ class ProceduralStream(_torch_dataset_base()):
     def renderer(self):
         """This process's renderer, created on first use (so inside the DataLoader worker)."""
         if self._renderer is None:
+            import multiprocessing
+
             from generators.jobs import new_renderer
+
+            if self.watchdog and multiprocessing.current_process().daemon:
+                from generators.processes import ProcessError
+
+                raise ProcessError(
+                    "ProceduralStream(watchdog=True) cannot start its render child inside a "
+                    "DataLoader worker (a daemonic process); use watchdog=False there, or "
+                    "num_workers=0")
 
             self._renderer = new_renderer(self.config.res, self.watchdog)
         return self._renderer
