@@ -79,6 +79,10 @@ DEFAULTS: dict[str, Any] = {
         "workers": 10,
         "shuffle_buffer": 1000,
         "prefetch_factor": 2,
+        # --data stream:<process> only: render at this size (both papers render 256 px),
+        # a frame pool of this many frames per draw (KML textures come from the pool)
+        "stream_res": 256,
+        "stream_pool": 256,
     },
     "run": {
         "seed": 0,

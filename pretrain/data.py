@@ -51,10 +51,12 @@ def shard_urls(directory: str | Path) -> list[str]:
     return urls
 
 
-def data_provenance(spec: str) -> dict:
-    """What the encoder learned from: the shard manifest's sha256, or the stream's process."""
+def data_provenance(spec: str, cfg: dict) -> dict:
+    """What the encoder learned from: the shard manifest's sha256, or the stream's settings."""
     if spec.startswith("stream:"):
-        return {"kind": "stream", "process": spec.split(":", 1)[1]}
+        d = cfg["data"]
+        return {"kind": "stream", "process": spec.split(":", 1)[1], "res": d["stream_res"],
+                "pool_size": d["stream_pool"], "seed": cfg["run"]["seed"]}
     d = Path(spec)
     manifest = d / "manifest.json"
     shard_urls(d)
@@ -111,8 +113,22 @@ def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):
     )
 
 
-def stream_dataset(process: str, cfg: dict, batch_per_rank: int):
-    """Procedural samples rendered on the fly (generators.stream.ProceduralStream)."""
+class _AugmentImage:
+    """Picklable image -> crops transform for the stream."""
+
+    def __init__(self, cfg: dict):
+        self.multicrop = MultiCrop(cfg)
+
+    def __call__(self, image) -> list[torch.Tensor]:
+        return self.multicrop(to_chw_uint8(image))
+
+
+def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
+    """Procedural samples rendered on the fly (generators.stream.ProceduralStream).
+
+    Each DataLoader worker renders with its own EGL context; `seed` differs per resume so a
+    resumed run draws new images instead of replaying the first ones.
+    """
     import webdataset as wds
 
     try:
@@ -120,17 +136,19 @@ def stream_dataset(process: str, cfg: dict, batch_per_rank: int):
     except ImportError as e:
         raise DataError(f"--data stream:{process} needs generators.stream ({e}); "
                         "use a shard directory instead") from None
-    stream = ProceduralStream(process, resolution=cfg["crops"]["global_size"],
-                              seed=cfg["run"]["seed"])
-    return (wds.DataPipeline(stream, wds.map(_Augment(cfg), handler=warn_and_skip),
-                             wds.batched(batch_per_rank, collation_fn=collate_crops,
-                                         partial=False)))
+    d = cfg["data"]
+    stream = ProceduralStream(process, res=d["stream_res"], seed=seed, pool_size=d["stream_pool"],
+                              transform=_AugmentImage(cfg), with_metadata=False)
+    return wds.DataPipeline(stream, wds.batched(batch_per_rank, collation_fn=collate_crops,
+                                                partial=False))
 
 
-def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = False):
+def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = False,
+                start_step: int = 0):
     """A DataLoader over `spec` (shard dir or stream:<process>); batching happens in workers."""
     if spec.startswith("stream:"):
-        ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank)
+        seed = cfg["run"]["seed"] + 7919 * start_step
+        ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank, seed)
     else:
         ds = shard_dataset(spec, cfg, batch_per_rank)
     workers = cfg["data"]["workers"]

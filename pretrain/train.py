@@ -114,7 +114,7 @@ class Trainer:
                     f"run {self.out} was started with a different config ({', '.join(changed)}); "
                     "rerun with the original settings to resume, or give a new --out")
         self.cfg = cfg
-        self.provenance = data_provenance(data_spec)
+        self.provenance = data_provenance(data_spec, cfg)
         if state is not None and state["provenance"] != self.provenance:
             raise TrainingError(f"run {self.out} learned from {state['provenance']}, not "
                                 f"{self.provenance}; give the original --data or a new --out")
@@ -231,7 +231,7 @@ class Trainer:
             return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None}
         log = MetricsLog(self.out, self.step, tensorboard=True) if main else None
         loader = make_loader(self.data_spec, cfg, self.batch,
-                             pin_memory=self.dist.device.type == "cuda")
+                             pin_memory=self.dist.device.type == "cuda", start_step=self.step)
         bar = tqdm(total=self.total, initial=self.step, disable=not (main and self.progress),
                    desc="DINO", unit="step", dynamic_ncols=True)
         every_ckpt, every_log = cfg["run"]["checkpoint_every"], cfg["run"]["log_every"]

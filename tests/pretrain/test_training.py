@@ -130,3 +130,14 @@ def test_knn_accuracy_on_separable_clusters():
     assert knn_accuracy(x[:60], labels[:60], x[60:], labels[60:], k=5) == 1.0
     shuffled = rng.permutation(labels[:60])
     assert knn_accuracy(x[:60], shuffled, x[60:], labels[60:], k=5) < 0.8
+
+
+def test_stream_data_renders_on_the_fly(tmp_path):
+    pytest.importorskip("generators.stream")
+    cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=2", "data.stream_res=32",
+                                              "data.stream_pool=8"])
+    result = pretrain(cfg, "stream:shaders", tmp_path / "run", progress=False)
+    assert result["step"] == 2 and np.isfinite(result["final_loss"])
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert ckpt["provenance"] == {"kind": "stream", "process": "shaders", "res": 32,
+                                  "pool_size": 8, "seed": 0}

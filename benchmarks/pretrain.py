@@ -1,0 +1,180 @@
+"""DINO pretraining speed on CPU: training img/s, data-loader img/s, and procmem's loop against
+a plain reference loop written the way facebookresearch/dino's main_dino.py writes it.
+
+    .venv/bin/python benchmarks/pretrain.py [--data SHARD_DIR] [--steps 4] [--rounds 2] [key=value ...]
+
+Without --data, 500 procedural images (kml-mixup, 64 px) are generated into a temporary
+directory with generators.jobs. The two loops run the same student/teacher, loss and
+batches, alternating in rounds so that load from other processes hits both alike; the
+table reports their ratio (goal: procmem not slower). The loader is timed alone
+(goal: >= 3x the images per second that a training step consumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from benchmarks.machine import format_table, machine_header  # noqa: E402
+from pretrain.augment import normalize  # noqa: E402
+from pretrain.config import load_config  # noqa: E402
+from pretrain.data import make_loader  # noqa: E402
+from pretrain.train import Trainer  # noqa: E402
+
+
+def make_shards(directory: Path) -> Path:
+    from generators import jobs
+
+    cfg = jobs.GenerateConfig(process="kml-mixup", resolution=64, num_images=500, shard_size=125)
+    jobs.run(cfg, directory, progress=False)
+    return directory
+
+
+class ReferenceLoop:
+    """dino main_dino.train_one_epoch, per step, on the same networks (copied) and batches.
+
+    Per-crop float tensors grouped by resolution in the wrapper (utils.MultiCropWrapper),
+    per-parameter Python loops for clipping and the EMA, `.data` arithmetic, as dino does.
+    """
+
+    def __init__(self, trainer: Trainer):
+        self.t = trainer
+        self.student = copy.deepcopy(trainer.student)
+        self.teacher = copy.deepcopy(trainer.teacher)
+        self.loss = copy.deepcopy(trainer.loss)
+        from pretrain.update import param_groups
+
+        self.optimizer = torch.optim.AdamW(param_groups(self.student))
+        self.it = trainer.step
+
+    @staticmethod
+    def wrapper(model, x: list[torch.Tensor]) -> torch.Tensor:
+        idx_crops = torch.cumsum(torch.unique_consecutive(
+            torch.tensor([inp.shape[-1] for inp in x]), return_counts=True)[1], 0)
+        start_idx, output = 0, torch.empty(0)
+        for end_idx in idx_crops:
+            _out = model.backbone(torch.cat(x[start_idx:end_idx]))
+            output = torch.cat((output, _out))
+            start_idx = end_idx
+        return model.head(output)
+
+    def step(self, images: list[torch.Tensor]) -> float:
+        sched, cfg = self.t.sched, self.t.cfg
+        it = self.it
+        for i, param_group in enumerate(self.optimizer.param_groups):
+            param_group["lr"] = sched.lr[it]
+            if i == 0:
+                param_group["weight_decay"] = sched.wd[it]
+        epoch = it // sched.steps_per_epoch
+        teacher_output = self.wrapper(self.teacher, images[:2])
+        student_output = self.wrapper(self.student, images)
+        loss = self.loss(student_output, teacher_output, float(sched.teacher_temp[epoch]))
+        if not math.isfinite(loss.item()):
+            raise SystemExit(f"Loss is {loss.item()}, stopping training")
+        self.optimizer.zero_grad()
+        loss.backward()
+        for p in self.student.parameters():  # utils.clip_gradients
+            if p.grad is not None:
+                param_norm = p.grad.data.norm(2)
+                clip_coef = cfg["optim"]["clip_grad"] / (param_norm + 1e-6)
+                if clip_coef < 1:
+                    p.grad.data.mul_(clip_coef)
+        if epoch < cfg["optim"]["freeze_last_layer"]:  # utils.cancel_gradients_last_layer
+            for n, p in self.student.named_parameters():
+                if "last_layer" in n:
+                    p.grad = None
+        self.optimizer.step()
+        with torch.no_grad():
+            m = sched.momentum[it]
+            for param_q, param_k in zip(self.student.parameters(), self.teacher.parameters()):
+                param_k.data.mul_(m).add_((1 - m) * param_q.detach().data)
+        self.it += 1
+        return loss.item()
+
+
+def as_reference_input(batch: list[torch.Tensor], b: int, mean, std) -> list[torch.Tensor]:
+    """procmem's grouped uint8 batch -> dino's list of normalised per-crop float tensors."""
+    crops = []
+    for group in batch:
+        x = normalize(group, mean, std)
+        crops += list(x.split(b))
+    return crops
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=None, help="shard set (default: generate 500 kml-mixup at 64 px)")
+    ap.add_argument("--preset", default="tiny-cpu")
+    ap.add_argument("--steps", type=int, default=4, help="steps per loop per round")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--loader-batches", type=int, default=12)
+    ap.add_argument("overrides", nargs="*")
+    args = ap.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="bench-pretrain-")
+    data = Path(args.data) if args.data else make_shards(Path(tmp.name) / "shards")
+    cfg = load_config(args.preset, ["optim.warmup_epochs=0", *args.overrides])
+    trainer = Trainer(cfg, str(data), Path(tmp.name) / "run", progress=False)
+    b = trainer.batch
+    print(machine_header({
+        "preset": f"{args.preset} {' '.join(args.overrides)}",
+        "batch": b, "crops": f"2x{cfg['crops']['global_size']}px + "
+                             f"{cfg['crops']['local_number']}x{cfg['crops']['local_size']}px",
+        "torch threads": torch.get_num_threads(),
+        "load average (1 min)": f"{os.getloadavg()[0]:.1f}"}))
+
+    loader = make_loader(str(data), cfg, b)
+    batches = iter(loader)
+    next(batches)  # start the workers
+    t0 = time.perf_counter()
+    fixed = [next(batches) for _ in range(args.loader_batches)]
+    loader_ips = args.loader_batches * b / (time.perf_counter() - t0)
+
+    reference = ReferenceLoop(trainer)
+    mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
+    times = {"procmem": 0.0, "reference": 0.0}
+    n = {"procmem": 0, "reference": 0}
+    for r in range(args.rounds):
+        for name in ("procmem", "reference") if r % 2 == 0 else ("reference", "procmem"):
+            for s in range(args.steps):
+                batch = fixed[(r * args.steps + s) % len(fixed)]
+                if name == "procmem":
+                    t = time.perf_counter()
+                    trainer.train_step(batch)
+                else:
+                    ref_in = as_reference_input(batch, b, mean, std)  # dino's loader did this
+                    t = time.perf_counter()
+                    reference.step(ref_in)
+                times[name] += time.perf_counter() - t
+                n[name] += b
+    train_ips = n["procmem"] / times["procmem"]
+    ref_ips = n["reference"] / times["reference"]
+
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        trainer.train_step(next(batches))
+    e2e_ips = args.steps * b / (time.perf_counter() - t0)
+
+    print()
+    print(format_table(["measure", "img/s", "ratio"], [
+        ["data loader alone", loader_ips, f"{loader_ips / train_ips:.1f}x a step's need"],
+        ["procmem train step (fixed batches)", train_ips, f"{train_ips / ref_ips:.2f}x reference"],
+        ["reference dino loop (fixed batches)", ref_ips, "1.00x"],
+        ["procmem end to end (loader + step)", e2e_ips, f"{e2e_ips / train_ips:.2f}x step alone"],
+    ]))
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
