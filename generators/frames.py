@@ -38,14 +38,25 @@ class FramePoolError(ProcmemError):
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """One frame: program id, iTime and the 16 parameter values (each in [0, 1))."""
+    """One frame: program id, iTime, the 16 parameter values (each in [0, 1)), and the first
+    16 hex digits of the sha256 of the program's text (library programs are edited over time;
+    the hash tells whether an id still names the text that made the frame)."""
 
     program: str
     time: float
     params: tuple
+    source_sha256: str = ""
 
     def to_json(self) -> dict:
-        return {"program": self.program, "time": self.time, "params": list(self.params)}
+        return {"program": self.program, "time": self.time, "params": list(self.params),
+                "source_sha256": self.source_sha256}
+
+
+def source_hash(program) -> str:
+    """First 16 hex digits of the sha256 of a program's GLSL text."""
+    from procmem.atomic import sha256_bytes
+
+    return sha256_bytes(program.source.encode("utf-8"))[:16]
 
 
 @dataclass
@@ -170,9 +181,10 @@ def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs: 
             continue
         failures_in_row = 0
         stats.programs_used += 1
+        sha = source_hash(program)
         for img, tm, pr in accepted:
             frames[len(specs)] = img
-            specs.append(FrameSpec(program.id, float(tm), tuple(float(v) for v in pr)))
+            specs.append(FrameSpec(program.id, float(tm), tuple(float(v) for v in pr), sha))
     stats.frames += n
     perm = rng.permutation(n)
     return frames[perm], [specs[i] for i in perm], stats

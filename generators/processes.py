@@ -157,21 +157,31 @@ class KMLMasks:
 
 def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts: ProcessOptions) -> KMLMasks:
     """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025, Sec. 3):
-    K-means on RGB, one-hot masks, 3x3 box blur, resize to H x W, 3x3 box blur again."""
+    K-means on RGB, then `smooth_masks`."""
     b, h, w, _ = s1.shape
     r = opts.mask_res or h
-    small = _downsample(s1, r) / 255.0
-    res = km.kmeans(small.reshape(b, r * r, 3), opts.k, rng, sample=opts.kmeans_sample,
+    res = km.kmeans(mask_pixels(s1, r), opts.k, rng, sample=opts.kmeans_sample,
                     iters=opts.kmeans_iters, inertia=False)
     labels = res.labels.reshape(b, r, r)
+    return KMLMasks(labels, smooth_masks(labels, opts.k, h), res.centers, res.iterations)
+
+
+def mask_pixels(s1: np.ndarray, r: int) -> np.ndarray:
+    """The pixels K-means clusters: s1 [B, H, W, 3] at r x r, as floats in 0..1 [B, r*r, 3]."""
+    return (_downsample(s1, r) / np.float32(255)).reshape(len(s1), r * r, 3)
+
+
+def smooth_masks(labels: np.ndarray, k: int, size: int) -> np.ndarray:
+    """Soft masks [B, size, size, K] from cluster labels [B, r, r]: one-hot, 3x3 box blur,
+    bilinear resize to size x size, 3x3 box blur again (they sum to 1 over K)."""
+    r = labels.shape[1]
     # masks of clusters 0..K-2; the last is 1 minus their sum (blur and resize are linear)
-    onehot = labels[..., None] == np.arange(opts.k - 1, dtype=np.uint8)
-    if r == h:  # no resize: two 3x3 box sums of a binary mask are exact in uint8 (<= 81)
+    onehot = labels[..., None] == np.arange(k - 1, dtype=np.uint8)
+    if r == size:  # no resize: two 3x3 box sums of a binary mask are exact in uint8 (<= 81)
         first = box_sum3(box_sum3(onehot.view(np.uint8))).astype(np.float32) / np.float32(81)
     else:
-        first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), h))
-    soft = np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
-    return KMLMasks(labels, soft, res.centers, res.iterations)
+        first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), size))
+    return np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
 
 
 def kml_composite(soft: np.ndarray, textures: np.ndarray) -> np.ndarray:

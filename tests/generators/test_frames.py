@@ -50,7 +50,8 @@ def test_pool_is_deterministic_and_specs_reproduce_frames(renderer):
     s = a[1][2]
     again = renderer.render(registry.get(s.program), [s.time], np.array([s.params]), size=32)
     assert np.array_equal(again[0], a[0][2])
-    assert set(s.to_json()) == {"program", "time", "params"} and len(s.params) == 16
+    assert set(s.to_json()) == {"program", "time", "params", "source_sha256"}
+    assert len(s.params) == 16 and len(s.source_sha256) == 16
 
 
 def test_generated_programs_are_drawn_when_asked(renderer):
