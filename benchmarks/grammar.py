@@ -71,15 +71,34 @@ def combination(program) -> tuple:
     return part("transform"), part("pattern"), part("colour")
 
 
-def measure(programs, renderer, frames: int, seed: int, frame_problem):
-    """Compile, time and quality-check each program; returns per-program records."""
+BASELINE = "lib/noise/value_fbm"
+"""A fixed library program re-timed through the run: the machine is shared, so speeds are
+also reported as ratios to this program's speed measured beside them."""
+
+
+def images_per_second(renderer, program, frames: int, rng) -> float:
+    """Frames per second of one already-compiled program at the renderer's size."""
+    from generators.render import random_params
+
+    params = random_params(rng, frames)
+    t = time.perf_counter()
+    renderer.render(program, rng.random(frames) * 10.0, params)
+    return frames / (time.perf_counter() - t)
+
+
+def measure(programs, renderer, frames: int, seed: int, frame_problem, baseline, every=25):
+    """Compile, time and quality-check each program; returns per-program records, and
+    the baseline's images/s measured every `every` programs."""
     from tqdm import tqdm
 
     from generators.render import random_params
 
     rng = np.random.default_rng(seed)
-    records = []
-    for prog in tqdm(programs, desc="programs", unit="prog", file=sys.stderr):
+    records, base = [], []
+    renderer.render(baseline, [0.0], random_params(rng, 1))
+    for i, prog in enumerate(tqdm(programs, desc="programs", unit="prog", file=sys.stderr)):
+        if i % every == 0:
+            base.append(images_per_second(renderer, baseline, 2 * frames, rng))
         params = random_params(rng, frames)
         times = rng.random(frames) * 10.0
         rec = {"id": prog.id, "program": prog, "ok": False, "problems": []}
@@ -104,10 +123,11 @@ def measure(programs, renderer, frames: int, seed: int, frame_problem):
         rec["frames_ok"] = frames - len(rec["problems"])
         rec["ok"] = not rec["problems"]
         records.append(rec)
-    return records
+    base.append(images_per_second(renderer, baseline, 2 * frames, rng))
+    return records, float(np.median(base))
 
 
-def summarise(name: str, records: list, frames: int) -> list:
+def summarise(name: str, records: list, frames: int, base: float) -> list:
     """One Markdown row of rates and speeds for a set of programs."""
     compiled = [r for r in records if "compile_s" in r]
     ips = np.array([r["images_per_s"] for r in compiled])
@@ -117,7 +137,8 @@ def summarise(name: str, records: list, frames: int) -> list:
             f"{100 * sum(r['ok'] for r in records) / len(records):.1f}%",
             f"{100 * sum(r.get('frames_ok', 0) for r in records) / (frames * len(records)):.1f}%",
             f"{np.median(comp):.0f}", f"{np.median(ips):.0f}",
-            f"{np.percentile(ips, 10):.0f}", f"{np.percentile(ips, 90):.0f}"]
+            f"{np.percentile(ips, 10):.0f}", f"{np.percentile(ips, 90):.0f}",
+            f"{np.median(ips) / base:.2f}"]
 
 
 def contact_sheet(records: list, path: Path, cols: int = 8, count: int = 48) -> None:
@@ -170,21 +191,24 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     gen = [grammar.generate(s) for s in range(args.start, args.start + args.n)]
     gen_ms = (time.perf_counter() - t0) * 1000 / args.n
-    recs = measure(gen, renderer, args.frames, 0, frame_problem)
-    sets = [("generated", recs)]
+    baseline = registry.get(BASELINE)
+    recs, base = measure(gen, renderer, args.frames, 0, frame_problem, baseline)
+    sets = [("generated", recs, base)]
     if not args.no_library:
-        sets.append(("library", measure(list(registry.library()), renderer, args.frames, 0,
-                                        frame_problem)))
+        sets.append(("library", *measure(list(registry.library()), renderer, args.frames, 0,
+                                         frame_problem, baseline)))
 
     print(f"\ntext generation: {gen_ms:.2f} ms per program\n")
     print(format_table(
         ["programs", "n", "compile", "all frames pass", "frames pass", "compile ms (median)",
-         "img/s median", "img/s p10", "img/s p90"],
-        [summarise(name, rs, args.frames) for name, rs in sets]))
+         "img/s median", "img/s p10", "img/s p90", f"median / {BASELINE}"],
+        [summarise(name, rs, args.frames, b) for name, rs, b in sets]))
+    print(f"\n{BASELINE} (re-timed every 25 programs): "
+          + ", ".join(f"{b:.0f} img/s beside {name}" for name, _, b in sets))
 
     print()
     rows = []
-    for name, rs in sets:
+    for name, rs, _ in sets:
         firsts = np.stack([r["first"] for r in rs if "first" in r])
         d = diversity(firsts)
         combos = len({combination(r["program"]) for r in rs}) if name == "generated" else "-"
@@ -200,7 +224,12 @@ def main(argv=None) -> int:
                 parts[kind].add(value)
     print("\nparts used: " + "; ".join(f"{k}s {len(v)}" for k, v in parts.items()))
 
-    failed = [r for name, rs in sets for r in rs if not r["ok"]]
+    slow = sorted((r for r in recs if "images_per_s" in r), key=lambda r: r["images_per_s"])[:8]
+    print("\nslowest generated programs:")
+    for r in slow:
+        print(f"- {r['id']}: {r['images_per_s']:.0f} img/s, {r['program'].description}")
+
+    failed = [r for _, rs, _ in sets for r in rs if not r["ok"]]
     print(f"\nfailures ({len(failed)}):")
     for r in failed:
         counts = {p: r["problems"].count(p) for p in dict.fromkeys(r["problems"])}

@@ -252,18 +252,13 @@ vec2 gr_sphere(vec2 p, float r) { float d = min(length(p) / r, 0.999); return p 
 // Ground-plane perspective: rows recede to a horizon; h bounds the depth (no infinity).
 vec2 gr_plane(vec2 p, float h) { float z = 1.0 / (abs(p.y) + h); return vec2(p.x * z, z + sign(p.y)) * 0.6; }
 // Distance from p to its hexagonal cell's centre in hex-norm, 0.5 on the cell edge.
-float gr_hexdist(vec2 p) {
-    const vec2 s = vec2(1.0, 1.7320508);
-    vec2 a = mod(p, s) - 0.5 * s, b = mod(p - 0.5 * s, s) - 0.5 * s;
-    vec2 h = abs(dot(a, a) < dot(b, b) ? a : b);
-    return max(dot(h, s * 0.5), h.x);
-}
+float gr_hexdist(vec2 p) { vec2 h = abs(hexCell(p).xy); return max(dot(h, vec2(0.5, 0.8660254)), h.x); }
 // Escape-time Julia set z <- z^2 + c, 32 iterations: smooth iteration count in [0, 1]
 // (Douady-Hubbard potential normalisation), orbit-trap shading inside the set.
 float gr_julia(vec2 z, vec2 c) {
     float trap = 9.0;
     for (int i = 0; i < 32; i++) {
-        z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + c;
+        z = csqr(z) + c;
         float m = dot(z, z);
         trap = min(trap, m);
         if (m > 256.0) return sqrt(clamp((float(i) + 1.0 - log2(log2(m) * 0.5)) / 32.0, 0.0, 1.0));
