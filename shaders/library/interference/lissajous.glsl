@@ -8,7 +8,7 @@ vec2 lissajous(float s, float a, float b, float ph) { return 0.85 * vec2(sin(a *
 vec2 lissajousDist(vec2 uv, float a, float b, float ph) {
     float as = asin(clamp(uv.x / 0.85, -1.0, 1.0));
     float best = 1e3, sBest = 0.0;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 4; k++) {
         if (float(k) >= a) break;
         for (int m = 0; m < 2; m++) {
             float s = ((m == 0 ? as : PI - as) + TAU * float(k) - ph) / a;
@@ -27,12 +27,12 @@ vec2 lissajousDist(vec2 uv, float a, float b, float ph) {
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
     uv = rot2(P(0) * TAU) * uv;
-    float a = floor(mix(1.0, 6.0, P(1))), b = floor(mix(1.0, 7.0, P(2)));
+    float a = floor(mix(1.0, 5.0, P(1))), b = floor(mix(1.0, 7.0, P(2)));
     float ph = P(4) * TAU + iTime * 0.2;
-    int strands = 1 + int(P(5) * 3.0);
+    int strands = 1 + int(P(5) * 2.0);
     float w = mix(0.004, 0.02, P(7));
     vec3 col = ppal(0.3 * length(uv), 12) * 0.2;
-    for (int j = 0; j < 3; j++) {
+    for (int j = 0; j < 2; j++) {
         if (j >= strands) break;
         vec2 d = lissajousDist(uv * (1.0 + 0.12 * float(j) * P(6)), a, b, ph + float(j) * mix(0.05, 0.6, P(3)));
         vec3 ink = ppal(d.y + 0.2 * float(j), 8);
