@@ -14,7 +14,9 @@ ends up slow rather than infinite; on GPU drivers it may truly hang. The deadlin
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 import time
+import types
 import weakref
 from multiprocessing import shared_memory
 from typing import Sequence
@@ -146,7 +148,15 @@ class SafeRenderer:
         proc = ctx.Process(target=_child, name="procmem-render",
                            args=(child, self.size, self.cache_size, self.device_index),
                            daemon=True)
-        proc.start()
+        # The child needs only this module: hide __main__ so 'spawn' does not re-run the
+        # caller's script in it (works without an `if __name__ == "__main__":` guard,
+        # from stdin and from notebooks).
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            proc.start()
+        finally:
+            sys.modules["__main__"] = main
         child.close()
         self._state.update(proc=proc, conn=parent)
         if not parent.poll(self.startup_timeout):
@@ -162,10 +172,8 @@ class SafeRenderer:
             code = proc.exitcode
             self._kill()
             raise RenderFailed("(startup)", f"the render child died on start (exit code "
-                               f"{code}): a script using SafeRenderer must guard its entry "
-                               "point with `if __name__ == '__main__':` (the 'spawn' start "
-                               "method re-imports it); otherwise check EGL with moderngl"
-                               ) from None
+                               f"{code}); check that EGL works: python -c \"import moderngl; "
+                               "moderngl.create_standalone_context(backend='egl')\"") from None
         if kind == "error":
             self._kill()
             raise payload
