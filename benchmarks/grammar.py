@@ -141,22 +141,6 @@ def summarise(name: str, records: list, frames: int, base: float) -> list:
             f"{np.median(ips) / base:.2f}"]
 
 
-def contact_sheet(records: list, path: Path, cols: int = 8, count: int = 48) -> None:
-    """First frames of the first `count` programs in a grid, for looking at."""
-    from PIL import Image
-
-    firsts = [r["first"] for r in records if "first" in r][:count]
-    if not firsts:
-        return
-    h, w, _ = firsts[0].shape
-    rows = (len(firsts) + cols - 1) // cols
-    sheet = np.zeros((rows * (h + 2), cols * (w + 2), 3), np.uint8)
-    for i, img in enumerate(firsts):
-        y, x = divmod(i, cols)
-        sheet[y * (h + 2): y * (h + 2) + h, x * (w + 2): x * (w + 2) + w] = img
-    Image.fromarray(sheet).save(path)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=500, help="seeds to measure (0..n-1 from --start)")
@@ -166,7 +150,7 @@ def main(argv=None) -> int:
                          "timed at --size")
     ap.add_argument("--size", type=int, default=256, help="frame side in pixels")
     ap.add_argument("--sheet", default="/tmp/grammar_sheet.png",
-                    help="contact sheet of the first 48 generated programs")
+                    help="contact sheet (PNG) of the first 48 generated programs, captioned")
     ap.add_argument("--no-library", action="store_true", help="skip the hand-library comparison")
     ap.add_argument("--shader-cache", action="store_true",
                     help="keep Mesa's on-disk shader cache (default: disabled, so compile times "
@@ -178,6 +162,7 @@ def main(argv=None) -> int:
     from benchmarks.machine import format_table, machine_header
     from generators.quality import frame_problem
     from generators.render import Renderer
+    from generators.sheet import save_sheet
     from shaders import grammar, registry
 
     load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
@@ -234,7 +219,11 @@ def main(argv=None) -> int:
     for r in failed:
         counts = {p: r["problems"].count(p) for p in dict.fromkeys(r["problems"])}
         print(f"- {r['id']}: " + ", ".join(f"{p} x{c}" for p, c in counts.items()))
-    contact_sheet(recs, Path(args.sheet))
+    shown = [r for r in recs if "first" in r][:48]
+    save_sheet(args.sheet, [r["first"] for r in shown], cols=8, cell=192,
+               captions=[f"{r['id']}\n{r['program'].description}" for r in shown],
+               borders=[None if r["ok"] else "red" for r in shown],
+               title=f"grammar v{grammar.GRAMMAR_VERSION}: first 48 seeds (red: rejected)")
     print(f"\ncontact sheet: {args.sheet}")
     renderer.close()
     return 0

