@@ -210,6 +210,9 @@ TRANSFORMS = {
 """Coordinate transforms and their relative frequency in the grammar."""
 
 
+_RADIAL = {"polar", "logpolar", "kaleido"}
+
+
 # ---------------------------------------------------------------- patterns
 # Each returns (cost, GLSL body lines) of `float patN(vec2 p)` returning a value in [0, 1].
 
@@ -482,7 +485,9 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
     used_t = []
     for _ in range(n_transforms):
         name = _weighted(b, TRANSFORMS)
-        if name in used_t:
+        # no repeats, and one radial map at most: a second one's singularity inside the
+        # first's wedge or band makes sub-pixel noise, not structure
+        if name in used_t or (name in _RADIAL and _RADIAL & set(used_t)):
             continue
         used_t.append(name)
         warp += TRANSFORMS[name][0](b)
@@ -526,9 +531,14 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         colour_lines.append(f"col *= 0.55 + 0.6 * max(dot(nrm, normalize(vec3({_f(b.u(-1, 1))}, "
                             f"{_f(b.u(-1, 1))}, 0.8))), 0.0);")
         b.tags.append("colour:lit")
+    if b.u() < 0.2:
+        # a soft light spot in screen space: large-scale layout that patterns lack
+        colour_lines.append(f"col *= mix(1.0, smoothstep({_f(b.u(1.5, 2.5))}, 0.0, "
+                            f"length(uv - {b.offset(0.8)})), {_f(b.u(0.4, 0.8))});")
+        b.tags.append("colour:spot")
 
-    main = ["vec2 p = (2.0 * fragCoord - iResolution.xy) / iResolution.y;",
-            "p = warp(p);"]
+    main = ["vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;",
+            "vec2 p = warp(uv);"]
     if colour == "channels":
         if len(patterns) > 1:
             order = b.pick(["pat0(p), pat1(p), field(p)", "field(p), pat0(p), pat1(p)",
