@@ -3,7 +3,7 @@
 - `shaders`: one rendered frame per image (Baradad et al. 2022, "Procedural image
   programs for representation learning", Shaders-1k/21k).
 - `shaders-mixup`: a convex mix of 6 frames with Dirichlet(alpha = 1) weights, the
-  shaders21k default (Baradad et al. 2022, Sec. 4).
+  shaders21k default (Baradad et al. 2022).
 - `kml`: Shaders K-Means Leaves (Rodriguez-Munoz et al. 2025, "Separating knowledge and
   perception with procedural data"): frames s1, s2, s3; s1's RGB pixels are clustered with
   2-means; the binary mask of cluster 0 is box-blurred (3x3), resized to full resolution and
@@ -38,7 +38,8 @@ from generators import kmeans as km
 from procmem.errors import ProcmemError
 
 BATCH = 32
-"""Images whose K-means masks are computed together (fixed: results do not depend on it)."""
+"""Images whose K-means masks are computed together. A constant on purpose: the K-means rng
+draws are made per batch, so changing it changes the images (not their distribution)."""
 
 
 class ProcessError(ProcmemError):
@@ -62,6 +63,8 @@ class ProcessOptions:
 
 @dataclass(frozen=True)
 class Process:
+    """A process: its name, its `make(pool, count, rng, opts, timing)`, and its default mix."""
+
     name: str
     make: Callable
     default_mix: int | None
@@ -111,26 +114,28 @@ def box_blur3(m: np.ndarray) -> np.ndarray:
     return box_sum3(m) / np.float32(9)
 
 
-def _linear_resize_matrix(src: int, dst: int) -> np.ndarray:
-    """[dst, src] bilinear interpolation weights with half-pixel centres (as PIL and torch)."""
-    m = np.zeros((dst, src), np.float32)
-    pos = np.clip((np.arange(dst) + 0.5) * src / dst - 0.5, 0, src - 1)
-    lo = np.floor(pos).astype(int)
+def _lerp_axis(x: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """Linear interpolation of x along `axis` to `size` samples, half-pixel centres (as PIL
+    and torch's bilinear with align_corners=False), edge samples clamped."""
+    src = x.shape[axis]
+    pos = np.clip((np.arange(size) + 0.5) * src / size - 0.5, 0, src - 1)
+    lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, src - 1)
-    frac = (pos - lo).astype(np.float32)
-    m[np.arange(dst), lo] += 1 - frac
-    m[np.arange(dst), hi] += frac
-    return m
+    shape = [1] * x.ndim
+    shape[axis] = size
+    frac = (pos - lo).astype(np.float32).reshape(shape)
+    a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
+    return a + (b - a) * frac
 
 
 def resize_masks(m: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of masks [B, r, r, C] to [B, size, size, C] (rows of weights sum to 1,
-    so masks that sum to 1 over C still do)."""
+    """Bilinear resize of masks [B, r, s, C] to [B, size, size, C] float32. Each output is a
+    convex combination of inputs, so masks that sum to 1 over C still do (up to rounding);
+    elementwise, so an image's result does not depend on the batch it is in."""
     if m.shape[1] == size and m.shape[2] == size:
         return m
-    mh = _linear_resize_matrix(m.shape[1], size)
-    mw = _linear_resize_matrix(m.shape[2], size)
-    return np.einsum("hr,brsc,ws->bhwc", mh, m, mw, optimize=True)
+    x = np.asarray(m, dtype=np.float32)
+    return _lerp_axis(_lerp_axis(x, 1, size), 2, size)
 
 
 def _downsample(frames: np.ndarray, res: int) -> np.ndarray:
@@ -139,8 +144,12 @@ def _downsample(frames: np.ndarray, res: int) -> np.ndarray:
     if res == h:
         return frames.astype(np.float32)
     if h % res == 0:
-        f = h // res
-        return frames.reshape(len(frames), res, f, res, f, 3).mean((2, 4), dtype=np.float32)
+        f = h // res  # block mean as f*f strided adds (numpy's multi-axis mean is slow)
+        out = np.zeros((len(frames), res, res, 3), np.float32)
+        for i in range(f):
+            for j in range(f):
+                out += frames[:, i::f, j::f]
+        return out / np.float32(f * f)
     return resize_masks(frames.astype(np.float32), res)
 
 
@@ -156,7 +165,7 @@ class KMLMasks:
 
 
 def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts: ProcessOptions) -> KMLMasks:
-    """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025, Sec. 3):
+    """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025):
     K-means on RGB, then `smooth_masks`."""
     b, h, w, _ = s1.shape
     r = opts.mask_res or h
