@@ -26,7 +26,7 @@ THUMB = 16
 
 
 def thumbnails(images: np.ndarray, side: int = THUMB) -> np.ndarray:
-    """Area-averaged side x side colour thumbnails in [0, 1], flattened: float32 [N, side*side*3]."""
+    """Area-averaged side x side colour thumbnails in [0, 1]: float32 [N, side * side * 3]."""
     n, h, w, _ = images.shape
     if h % side or w % side:
         raise ValueError(f"images {h}x{w} are not a multiple of the thumbnail side {side}")

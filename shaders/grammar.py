@@ -55,8 +55,6 @@ class _Builder:
         self.rng = random.Random(seed)
         self.next_param = 0
         self.tags: list[str] = []
-        self.parts: list[str] = []
-        self.functions: list[str] = []
         self.cost = 0.0
         self.zoom = 1.0  # how much the transforms magnify spatial frequency
 
@@ -123,6 +121,7 @@ class _Builder:
 # Domains stay around [-1.5, 1.5] so patterns' frequencies keep their meaning.
 
 def _t_polar(b):
+    """Polar coordinates (angle x k, radius): rings and rays from straight patterns."""
     b.cost += 0.5
     k = b.i(1, 4)
     b.zoom *= max(1.0, 0.7 * k)
@@ -131,6 +130,7 @@ def _t_polar(b):
 
 
 def _t_logpolar(b):
+    """Log-polar map: self-similar spirals and tunnels (scale becomes translation)."""
     b.cost += 1.5
     k = b.i(1, 5)
     b.zoom *= max(1.0, 0.7 * k)
@@ -139,6 +139,7 @@ def _t_logpolar(b):
 
 
 def _t_kaleido(b):
+    """n-fold kaleidoscope (dihedral D_n) or rotational repeat (cyclic C_n)."""
     b.cost += 1.5
     n = b.pick([3, 4, 5, 6, 6, 8, 10, 12])
     b.tags.append(f"symmetry:{n}")
@@ -150,12 +151,14 @@ def _t_kaleido(b):
 
 
 def _t_mirror(b):
+    """Mirror across one or both axes (D_1 / D_2 symmetry)."""
     b.cost += 0.5
     axis = b.pick(["p = abs(p);", "p.x = abs(p.x);", "p.y = abs(p.y);"])
     return [axis, f"p -= {_f(b.u(0.1, 0.5))};"]
 
 
 def _t_tile(b):
+    """Tiling by fract repetition: a wallpaper of the pattern's central cell."""
     b.cost += 1
     k = b.u(2.0, 4.0)
     b.zoom *= k
@@ -163,6 +166,7 @@ def _t_tile(b):
 
 
 def _t_swirl(b):
+    """Swirl: rotation by an angle that decays with the radius (a vortex)."""
     b.cost += 1
     s = b.pick([-1, 1])
     b.zoom *= 1.5
@@ -170,33 +174,39 @@ def _t_swirl(b):
 
 
 def _t_warp(b):
+    """Domain warp by fbm (Quilez 2002, "domain warping"): marbled, fluid shapes."""
     b.cost += 4
     return [f"p += {b.p(0.15, 0.6)} * (vec2(fbm(p * {_f(b.u(1.0, 3.0))} + {b.offset(20.0)}, 4), "
             f"fbm(p.yx * {_f(b.u(1.0, 3.0))} + 31.7, 4)) - 0.5);"]
 
 
 def _t_sine(b):
+    """Sinusoidal displacement: wavy, rippled versions of any pattern."""
     b.cost += 1
     return [f"p += {b.p(0.05, 0.25)} * sin(p.yx * {b.p(2.0, 8.0)} + iTime + {_f(b.u(0, 6.28))});"]
 
 
 def _t_curl(b):
+    """Advection by a divergence-free curl-noise field (Bridson et al. 2007)."""
     b.cost += 2
     return [f"p += {b.p(0.1, 0.35)} * curl2(p * {_f(b.u(1.0, 3.0))} + {b.offset(20.0)});"]
 
 
 def _t_sphere(b):
+    """Fisheye / sphere projection: the pattern wrapped on a ball."""
     b.cost += 1.5
     return [f"p = gr_sphere(p, {b.p(0.8, 1.6)});"]
 
 
 def _t_perspective(b):
+    """Ground-plane perspective: the pattern as a floor receding to a horizon."""
     b.cost += 0.8
     b.zoom *= 2.0
     return [f"p = gr_plane(p, {b.p(0.3, 0.7)});"]
 
 
 def _t_shear(b):
+    """Shear: slanted, anisotropic versions of any pattern."""
     b.cost += 0.5
     return [f"p = mat2(1.0, {b.p(-0.8, 0.8)}, {b.p(-0.4, 0.4)}, 1.0) * p;"]
 
@@ -204,19 +214,21 @@ def _t_shear(b):
 TRANSFORMS = {
     "polar": (_t_polar, 2.0), "logpolar": (_t_logpolar, 1.0), "kaleido": (_t_kaleido, 3.0),
     "mirror": (_t_mirror, 1.5), "tile": (_t_tile, 1.5), "swirl": (_t_swirl, 1.5),
-    "warp": (_t_warp, 2.0), "curl": (_t_curl, 1.0), "sinewave": (_t_sine, 1.5), "sphere": (_t_sphere, 1.0),
-    "perspective": (_t_perspective, 1.0), "shear": (_t_shear, 0.7),
+    "warp": (_t_warp, 2.0), "curl": (_t_curl, 1.0), "sinewave": (_t_sine, 1.5),
+    "sphere": (_t_sphere, 1.0), "perspective": (_t_perspective, 1.0), "shear": (_t_shear, 0.7),
 }
 """Coordinate transforms and their relative frequency in the grammar."""
 
 
 _RADIAL = {"polar", "logpolar", "kaleido"}
+"""Transforms with a singular centre: a program uses one of them at most."""
 
 
 # ---------------------------------------------------------------- patterns
 # Each returns (cost, GLSL body lines) of `float patN(vec2 p)` returning a value in [0, 1].
 
 def _pat_fbm(b):
+    """Fractal Brownian motion of value noise (3-6 octaves), contrast-stretched."""
     oct_ = b.i(3, 6)
     b.cost += 0.6 * oct_
     return [f"float n = fbm(p * {b.freq(1.5, 5.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
@@ -224,6 +236,7 @@ def _pat_fbm(b):
 
 
 def _pat_ridged(b):
+    """Ridged multifractal (Musgrave 1994): mountain-ridge crests."""
     oct_ = b.i(3, 6)
     b.cost += 1.2 * oct_
     return [f"float n = ridged(p * {b.freq(1.0, 3.0)} + {b.offset(50.0)}, {oct_});",
@@ -231,6 +244,7 @@ def _pat_ridged(b):
 
 
 def _pat_simplex(b):
+    """Simplex-noise fbm (Perlin 2001), 2-6 octaves, contrast-stretched."""
     oct_ = b.i(2, 6)
     b.cost += 1.1 * oct_
     return [f"float n = sfbm(p * {b.freq(1.0, 4.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
@@ -238,6 +252,7 @@ def _pat_simplex(b):
 
 
 def _pat_voronoi(b):
+    """Worley cellular noise (1996): F1, F2, edges (F2 - F1) or flat cells."""
     b.cost += 1.5
     mode = b.pick(["f1", "edges", "cells", "f2"])
     b.tags.append(f"voronoi:{mode}")
@@ -254,6 +269,7 @@ def _pat_voronoi(b):
 
 
 def _pat_waves(b):
+    """Interference of 2-5 plane waves with seed-chosen directions (plasma)."""
     n = b.i(2, 5)
     b.cost += 0.4 * n
     terms = []
@@ -265,6 +281,7 @@ def _pat_waves(b):
 
 
 def _pat_stripes(b):
+    """Parallel stripes, soft or hard-edged."""
     b.cost += 0.5
     hard = b.u() < 0.5
     lines = [f"float s = sin(dot(p, {b.unit_vec()}) * {b.freq(4.0, 16.0)} + {b.P()} * 6.283);"]
@@ -276,12 +293,14 @@ def _pat_stripes(b):
 
 
 def _pat_rings(b):
+    """Concentric rings around a per-image centre."""
     b.cost += 1
     return [f"float r = length(p - {b.offset(0.5)});",
             f"return 0.5 + 0.5 * sin(r * {b.freq(6.0, 22.0)} - iTime + {b.P()} * 6.283);"]
 
 
 def _pat_checker(b):
+    """Checkerboard with a seed-chosen edge softness."""
     b.cost += 1
     return [f"vec2 q = p * {b.freq(2.0, 7.0)};",
             f"return smoothstep(-{_f(b.u(0.05, 0.4))}, {_f(b.u(0.05, 0.4))}, "
@@ -289,12 +308,14 @@ def _pat_checker(b):
 
 
 def _pat_truchet(b):
+    """Truchet arcs (Smith 1987): random quarter-circle tiles form meanders."""
     b.cost += 1.5
     return [f"float d = truchet(p * {b.freq(2.5, 7.0)} + {b.offset(20.0)}).x;",
             f"return 1.0 - smoothstep(0.0, {b.p(0.06, 0.2)}, d);"]
 
 
 def _pat_shapes(b):
+    """A lattice of SDF shapes (circle, box, ring, cross, star), jittered per cell."""
     shape = b.pick(["circle", "box", "ring", "cross", "star"])
     b.tags.append(f"shape:{shape}")
     b.cost += 2
@@ -310,10 +331,12 @@ def _pat_shapes(b):
     elif shape == "ring":
         lines.append("float d = abs(length(q) - r) - 0.06;")
     elif shape == "cross":
-        lines.append("vec2 a = abs(q); float d = min(max(a.x - r, a.y - 0.08), max(a.y - r, a.x - 0.08));")
+        lines.append("vec2 a = abs(q); "
+                     "float d = min(max(a.x - r, a.y - 0.08), max(a.y - r, a.x - 0.08));")
     else:
         k = b.i(3, 7)
-        lines.append(f"float a = atan(q.y, q.x); float d = length(q) - r * (0.75 + 0.25 * cos({k}.0 * a));")
+        lines.append(f"float a = atan(q.y, q.x); "
+                     f"float d = length(q) - r * (0.75 + 0.25 * cos({k}.0 * a));")
     if b.u() < 0.5:
         lines.append(f"return 1.0 - smoothstep(-0.02, {_f(b.u(0.02, 0.12))}, d);")
     else:
@@ -326,6 +349,7 @@ _JULIA = [(-0.8, 0.156), (-0.4, 0.6), (0.285, 0.01), (-0.70176, -0.3842), (-0.83
 
 
 def _pat_julia(b):
+    """Escape-time Julia set near a known-rich c: smooth iteration count."""
     b.cost += 8
     cx, cy = b.pick(_JULIA)
     return [f"vec2 z = p * {b.freq(0.9, 1.6)} + {b.offset(0.15)};",
@@ -334,6 +358,7 @@ def _pat_julia(b):
 
 
 def _pat_hex(b):
+    """Hexagonal cells: edges or distance bands."""
     b.cost += 1
     return [f"float d = gr_hexdist(p * {b.freq(3.0, 8.0)} + {b.offset(10.0)});",
             f"return smoothstep({_f(b.u(0.3, 0.42))}, 0.5, d);" if b.u() < 0.5
@@ -341,14 +366,17 @@ def _pat_hex(b):
 
 
 def _pat_spiral(b):
+    """Logarithmic spiral arms around a per-image centre."""
     b.cost += 1.5
     arms = b.i(1, 6)
     return [f"vec2 q = p - {b.offset(0.4)};",
-            f"float s = atan(q.y, q.x) / TAU * {arms}.0 + log(length(q) + 1e-3) * {b.freq(0.6, 2.5)};",
+            f"float s = atan(q.y, q.x) / TAU * {arms}.0 "
+            f"+ log(length(q) + 1e-3) * {b.freq(0.6, 2.5)};",
             f"return 0.5 + 0.5 * sin(TAU * (s + {b.P()}) + iTime);"]
 
 
 def _pat_blob(b):
+    """One large shape (circle or rounded k-star): the figure of a figure/ground mask."""
     b.cost += 1
     k = b.i(0, 7)
     lines = [f"vec2 q = rot2({b.P()} * 6.283) * (p - {b.offset(0.5)});",
@@ -362,7 +390,8 @@ def _pat_blob(b):
 
 
 PATTERNS = {
-    "fbm": (_pat_fbm, 2.0), "ridged": (_pat_ridged, 1.2), "simplex": (_pat_simplex, 1.2), "voronoi": (_pat_voronoi, 2.0),
+    "fbm": (_pat_fbm, 2.0), "ridged": (_pat_ridged, 1.2), "simplex": (_pat_simplex, 1.2),
+    "voronoi": (_pat_voronoi, 2.0),
     "waves": (_pat_waves, 1.5), "stripes": (_pat_stripes, 1.0), "rings": (_pat_rings, 0.8),
     "checker": (_pat_checker, 0.7), "truchet": (_pat_truchet, 1.0), "shapes": (_pat_shapes, 1.5),
     "julia": (_pat_julia, 0.8), "hex": (_pat_hex, 0.8), "spiral": (_pat_spiral, 0.7),
@@ -409,6 +438,7 @@ COMBINERS = {
 # Each turns `v` (and, for per-channel maps, a vec3 `vv`) into `col`.
 
 def _c_palette(b):
+    """Cosine palette (Quilez): a + b cos(2 pi (c t + d)), amplitude b >= 0.35."""
     a = ", ".join(_f(b.u(0.35, 0.65)) for _ in range(3))
     amp = ", ".join(_f(b.u(0.35, 0.55)) for _ in range(3))
     c = ", ".join(_f(b.pick([0.5, 1.0, 1.0, 1.5, 2.0])) for _ in range(3))
@@ -418,6 +448,7 @@ def _c_palette(b):
 
 
 def _c_hsv(b):
+    """HSV ramp: hue walks with the value, brightness rises with it."""
     return [f"vec3 col = hsv2rgb(vec3({b.P()} + v * {b.p(0.15, 0.8)}, {b.p(0.45, 0.95)}, "
             f"mix({_f(b.u(0.05, 0.3))}, 1.0, v)));"]
 
@@ -428,10 +459,12 @@ def _rand_colour(b, light: bool) -> str:
 
 
 def _c_gradient2(b):
+    """Two-colour gradient from a dark to a light colour (contrast guaranteed)."""
     return [f"vec3 col = mix({_rand_colour(b, False)}, {_rand_colour(b, True)}, v);"]
 
 
 def _c_gradient3(b):
+    """Three-colour gradient: dark, mid, light."""
     mid = f"hsv2rgb(vec3({_f(b.u())}, {_f(b.u(0.5, 1.0))}, {_f(b.u(0.45, 0.75))}))"
     return [f"vec3 c0 = {_rand_colour(b, False)};", f"vec3 c1 = {mid};",
             f"vec3 c2 = {_rand_colour(b, True)};",
@@ -439,6 +472,7 @@ def _c_gradient3(b):
 
 
 def _c_channels(b):
+    """Per-channel patterns: R, G and B are different patterns (or places)."""
     return [f"vec3 col = mix(vv, vv.gbr, {_f(b.u(0.0, 0.3))});"]
 
 
