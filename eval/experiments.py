@@ -111,6 +111,7 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
     n = len(segset)
     mi, qi = stratified_split(np.zeros(n), 0.5, seed) if n >= 2 else (np.arange(n), np.arange(n))
     results, maps = {}, {}
+    shown = np.unique(np.linspace(0, n - 1, min(pca_rows, n)).round().astype(int))  # spread out
     for enc in encoders:
         pf = _feats(enc, images, cache, kind="patch", progress=progress)
         en = encoder_name(enc)
@@ -123,9 +124,9 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
         r["knn"] = seg.knn_segmentation(pf[mi], segset.masks[mi], pf[qi], segset.masks[qi],
                                         segset.num_classes, segset.void, k, rule)
         results[en] = r
-        maps[en] = [np.asarray(seg.pca_rgb(pf[i])) for i in range(min(pca_rows, n))]
-    plots.pca_maps(pictures_dir(rundir) / "segment-pca-maps.png", segset.images[:pca_rows],
-                   segset.masks[:pca_rows], maps, segset.num_classes)
+        maps[en] = [seg.pca_rgb(pf[i]) for i in shown]
+    plots.pca_maps(pictures_dir(rundir) / "segment-pca-maps.png", segset.images[shown],
+                   segset.masks[shown], maps, segset.num_classes)
     headers = ["encoder", "grid"] + [f"R^2 (PCA {c})" for c in components] + \
         ["in-context mIoU", f"kNN mIoU (k={k})"]
     rows = [[en, "x".join(map(str, r["grid"]))] + [f"{r[f'r2_pca{c}']['r2']:.3f}" for c in components]

@@ -101,8 +101,11 @@ def pca_maps(path, images, label_maps, maps_by_encoder: dict[str, list[np.ndarra
         axes[r, 0].imshow(_rgb(images[r]))
         axes[r, 1].imshow(np.ma.masked_greater_equal(label_maps[r], num_classes), cmap="tab20",
                           vmin=0, vmax=19, interpolation="nearest")
+        H, W = np.asarray(label_maps[r]).shape[:2]
         for j, e in enumerate(names):
-            axes[r, 2 + j].imshow(maps_by_encoder[e][r], interpolation="nearest")
+            m = maps_by_encoder[e][r]  # stretched to the image's aspect ratio
+            axes[r, 2 + j].imshow(m, interpolation="nearest",
+                                  aspect=(H / m.shape[0]) / (W / m.shape[1]))
         if r == 0:
             for ax, t in zip(axes[r], ["image", "labels"] + names):
                 ax.set_title(t, fontsize=8)

@@ -81,3 +81,23 @@ def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
         want = torch.nn.functional.normalize(model(ref), dim=-1).numpy()
     assert np.allclose(enc.embed(x), want, atol=1e-5)
     assert enc.fingerprint != random_vit.fingerprint and E.encoder_name(enc) == "timm-vit_tiny_patch16_224"
+
+
+def test_procmem_export_spec(random_vit, tmp_path):
+    """An export in contract 5's layout loads through `procmem:<path>` and embeds identically."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from procmem.atomic import sha256_file
+
+    w = tmp_path / "enc.safetensors"
+    save_file({k: v.contiguous() for k, v in random_vit.model.state_dict().items()}, str(w))
+    meta = dict(random_vit.meta, learned_from={"kind": "stream", "process": "kml-mixup"})
+    (tmp_path / "enc.json").write_text(json.dumps(meta))
+    enc = E.make_encoder(f"procmem:{tmp_path / 'enc'}")
+    assert enc.fingerprint == sha256_file(w) and E.encoder_name(enc) == "procmem-enc"
+    x = _set(3).images
+    assert np.allclose(enc.embed(x), random_vit.embed(x), atol=1e-5)
+    with pytest.raises(Exception, match="missing"):
+        E.make_encoder(f"procmem:{tmp_path / 'absent'}")
