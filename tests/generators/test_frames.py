@@ -64,3 +64,24 @@ def test_generated_programs_are_drawn_when_asked(renderer):
 def test_bad_programs_option_is_a_clear_error():
     with pytest.raises(fr.FramePoolError, match="--programs 'shadertoy'"):
         fr.check_programs("shadertoy")
+
+
+HANGS = Program("test/hangs", """
+void mainImage(out vec4 c, in vec2 f) {
+    float x = f.x;
+    // llvmpipe caps a loop at 65535 rounds, so: the cap, with a heavy body, at every pixel
+    for (int i = 0; i < 65000 + int(P(0)); i++) { x = sin(x) + cos(x * 1.0001) + exp(-x * x); }
+    c = vec4(fract(x), 0.5, 0.5, 1.0);
+}""", "test")
+
+
+def test_a_hanging_program_is_skipped_by_the_watchdog(monkeypatch):
+    from generators.watchdog import SafeRenderer
+
+    seq = iter([HANGS] + [HALF_FLAT] * 50)
+    monkeypatch.setattr(fr, "draw_program", lambda rng, programs: next(seq))
+    with SafeRenderer(size=64, base_timeout=1.0, per_image_timeout=0.0) as r:
+        pool, specs, stats = fr.render_pool(r, 3, 64, np.random.default_rng(0), "library", 3)
+    assert [f["program"] for f in stats.failed_programs] == ["test/hangs"]
+    assert "did not finish rendering" in stats.failed_programs[0]["error"]
+    assert pool.shape == (3, 64, 64, 3) and all(s.program == "test/half_flat" for s in specs)
