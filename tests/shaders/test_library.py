@@ -55,6 +55,21 @@ def test_program_text_validates_and_has_metadata(program: Program):
     assert max(used) <= 15
 
 
+_FOR = re.compile(r"\bfor\s*\(([^;]*);([^;]*);([^)]*)\)")
+_BOUNDED = re.compile(r"^\s*int\s+(\w+)\s*=\s*-?\d+\s*$|^\s*(\w+)\s*<=?\s*-?\d+\s*$|^\s*(\w+)\+\+\s*$")
+
+
+@pytest.mark.parametrize("program", _LIB, ids=lambda p: p.id)
+def test_loops_have_constant_bounds(program: Program):
+    """Every loop is `for (int i = A; i < B; i++)` with literal A and B (data-dependent exits
+    use `break`), so no frame can run unbounded and llvmpipe can unroll short loops."""
+    text = program.source + prelude().split("// ---- grammar building blocks")[0]
+    assert not re.search(r"\bwhile\b", text), f"{program.id}: use a bounded for loop"
+    for m in _FOR.finditer(text):
+        assert all(_BOUNDED.match(part) for part in m.groups()), \
+            f"{program.id}: loop header {m.group(0)!r} needs literal bounds"
+
+
 def _functions(source: str) -> dict[str, str]:
     """Top-level function definitions of a GLSL text: name -> body with whitespace squeezed."""
     out = {}
