@@ -4,10 +4,10 @@
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = fragCoord / iResolution.y;
     vec2 p = uv * mix(1.0, 3.0, P(0)) + vec2(P(1), P(2)) * 10.0;
-    float dt = mix(0.04, 0.12, P(3));
+    float dt = mix(0.06, 0.16, P(3));
     float sc = mix(0.8, 2.5, P(4));
-    int steps = 6 + int(P(5) * 10.0);
-    for (int i = 0; i < 16; i++) {
+    int steps = 5 + int(P(5) * 6.0);
+    for (int i = 0; i < 10; i++) {
         if (i >= steps) break;
         float t = iTime * 0.1 - float(i) * dt;
         p -= dt * (curl2(p * sc + vec2(t, -t)) + 0.5 * curl2(p * sc * 2.3 + 7.0));
