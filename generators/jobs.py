@@ -133,22 +133,36 @@ class Timing:
         self.pool.add(other.pool)
 
 
-def make_samples(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int, renderer,
-                 timing: Timing | None = None):
-    """`count` images of cfg's process from a freshly rendered pool: (uint8 [count, H, W, 3],
-    [metadata dict]). The metadata is the sample JSON of contract 3, minus the key."""
-    timing = timing if timing is not None else Timing()
-    proc = pr.get_process(cfg.process)
+@dataclass
+class PoolDraw:
+    """A rendered frame pool and the rng stream its process will use."""
+
+    pool: np.ndarray
+    specs: list
+    stats: fr.PoolStats
+    count: int
+    process_seed: np.random.SeedSequence
+
+
+def draw_pool(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int,
+              renderer) -> PoolDraw:
+    """Render the frame pool for `count` images (the first half of `make_samples`)."""
+    n = pr.get_process(cfg.process).pool_size(count, cfg.options)
     pool_ss, proc_ss = seed_seq.spawn(2)
-    n = proc.pool_size(count, cfg.options)
     pool, specs, stats = fr.render_pool(renderer, n, cfg.res, np.random.default_rng(pool_ss),
                                         cfg.programs, cfg.frames_per_program)
+    return PoolDraw(pool, specs, stats, count, proc_ss)
+
+
+def samples_from_pool(cfg: SampleConfig, draw: PoolDraw, timing: Timing | None = None):
+    """The process applied to a rendered pool (the second half of `make_samples`)."""
+    timing = timing if timing is not None else Timing()
     split: dict = {}
-    images, provs = pr.make_images(cfg.process, pool, count, np.random.default_rng(proc_ss),
-                                   cfg.options, split)
+    images, provs = pr.make_images(cfg.process, draw.pool, draw.count,
+                                   np.random.default_rng(draw.process_seed), cfg.options, split)
     metas = []
     for p in provs:
-        sources = [dict(role=s["role"], pool=s["pool"], **specs[s["pool"]].to_json())
+        sources = [dict(role=s["role"], pool=s["pool"], **draw.specs[s["pool"]].to_json())
                    for s in p["sources"]]
         metas.append({
             "process": cfg.process,
@@ -159,22 +173,36 @@ def make_samples(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int
             "options": cfg.options.to_json(),
             "procmem_version": __version__,
         })
-    timing.images += count
-    timing.render += stats.render_s
+    timing.images += draw.count
+    timing.render += draw.stats.render_s
     timing.kmeans += split.get("kmeans", 0.0)
     timing.compose += split.get("compose", 0.0)
-    timing.pool.add(stats)
+    timing.pool.add(draw.stats)
     return images, metas
+
+
+def make_samples(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int, renderer,
+                 timing: Timing | None = None):
+    """`count` images of cfg's process from a freshly rendered pool: (uint8 [count, H, W, 3],
+    [metadata dict]). The metadata is the sample JSON of contract 3, minus the key."""
+    return samples_from_pool(cfg, draw_pool(cfg, seed_seq, count, renderer), timing)
 
 
 def shard_seed(cfg: GenerateConfig, i: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([cfg.seed, i])
 
 
-def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer) -> tuple[dict, Timing]:
-    """Render, encode and write shard i; record it in the manifest. Returns (entry, timing)."""
+def draw_shard_pool(cfg: GenerateConfig, i: int, renderer) -> PoolDraw:
+    return draw_pool(cfg, shard_seed(cfg, i), cfg.shard_count(i), renderer)
+
+
+def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer,
+               draw: PoolDraw | None = None) -> tuple[dict, Timing]:
+    """Render (unless `draw` is given), process, encode and write shard i; record it in the
+    manifest. Returns (entry, timing)."""
     timing = Timing()
-    images, metas = make_samples(cfg, shard_seed(cfg, i), cfg.shard_count(i), renderer, timing)
+    draw = draw if draw is not None else draw_shard_pool(cfg, i, renderer)
+    images, metas = samples_from_pool(cfg, draw, timing)
     t = time.perf_counter()
     samples = []
     for j, (img, meta) in enumerate(zip(images, metas)):
@@ -189,6 +217,23 @@ def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer) -> tuple[dict, 
     timing.encode += t2 - t
     timing.write += time.perf_counter() - t2
     return entry, timing
+
+
+def make_shards_prefetching(cfg: GenerateConfig, todo: list[int], out: Path, renderer):
+    """Yield (entry, timing) for each shard in `todo`, rendering shard k+1's pool in a thread
+    while shard k is processed, encoded and written. For a `SafeRenderer`, whose rendering
+    happens in its child process, this overlaps GPU/llvmpipe work with the CPU stages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not todo:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="procmem-render") as pre:
+        nxt = pre.submit(draw_shard_pool, cfg, todo[0], renderer)
+        for k, i in enumerate(todo):
+            draw = nxt.result()
+            if k + 1 < len(todo):
+                nxt = pre.submit(draw_shard_pool, cfg, todo[k + 1], renderer)
+            yield make_shard(cfg, i, out, renderer, draw)
 
 
 # --- the job ----------------------------------------------------------------------------------
@@ -296,8 +341,14 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
             own = renderer is None
             r = renderer if renderer is not None else new_renderer(cfg.res, watchdog)
             try:
-                for i in todo:
-                    finish(*make_shard(cfg, i, out, r))
+                from generators.watchdog import SafeRenderer
+
+                if isinstance(r, SafeRenderer):  # it renders in its child: overlap the stages
+                    for result in make_shards_prefetching(cfg, todo, out, r):
+                        finish(*result)
+                else:  # an in-process GL context stays on this thread
+                    for i in todo:
+                        finish(*make_shard(cfg, i, out, r))
             finally:
                 if own:
                     r.close()

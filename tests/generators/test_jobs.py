@@ -167,3 +167,9 @@ def test_cli_jpeg_and_generated_programs(tmp_path, capsys):
     assert set(members) == {"jpg", "json"} and members["jpg"][:2] == b"\xff\xd8"
     meta = json.loads(members["json"])
     assert meta["format"] == "jpg" and meta["sources"][0]["program"].startswith(programs[:3])
+
+
+def test_one_worker_with_watchdog_prefetches_pools_and_matches(clean, tmp_path):
+    """With a SafeRenderer, shard k+1's pool renders while shard k is written: same bytes."""
+    summary = jobs.run(CFG, tmp_path, workers=1, watchdog=True, progress=False)
+    assert summary.made == [0, 1, 2] and tree(tmp_path) == tree(clean)
