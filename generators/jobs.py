@@ -10,6 +10,8 @@ resumed by running the same command again; disjoint ranges can run as separate p
 
 Workers are spawned processes (never forked after EGL initialisation), each owning one
 renderer (a `SafeRenderer` with a deadline by default, so a hanging program is skipped).
+With one worker and a SafeRenderer, the next shard's pool is rendered (in the renderer's
+child) while the current shard is processed, encoded and written.
 """
 
 from __future__ import annotations
