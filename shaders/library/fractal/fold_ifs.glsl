@@ -1,7 +1,8 @@
 // family: fractal
 // tags: ifs, kaleidoscopic, folding, sierpinski, koch
-// description: A 2D kaleidoscopic iterated function system: repeated mirror folds, scaling and rotation (Sierpinski/Koch-like), coloured by orbit trap and fold count.
-// Folding IFS as in Hart's and Knighty's "kaleidoscopic IFS" (2010): p <- s * fold(p) - offset.
+// description: A 2D kaleidoscopic iterated function system: repeated mirror folds, scaling and rotation (Sierpinski/Koch-like), coloured by distance estimate, fold count and orbit trap.
+// Kaleidoscopic IFS (Knighty, fractalforums 2010): p <- s * R * fold(p) - offset * (s - 1); the
+// attractor of an IFS (Hutchinson 1981) is drawn by its distance estimate |p| / s^n.
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y;
     float s = mix(1.6, 2.6, P(2));
