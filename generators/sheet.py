@@ -240,6 +240,8 @@ class SheetWindow:
         glfw = self._glfw
         if glfw.window_should_close(self.window):
             return False
+        # a Renderer (EGL) may have been current since: GL calls go to the current context
+        glfw.make_context_current(self.window)
         img = sheet.convert("RGB")
         scale = min(1.0, self.max_size[0] / img.width, self.max_size[1] / img.height)
         w, h = max(1, int(img.width * scale)), max(1, int(img.height * scale))
@@ -255,6 +257,7 @@ class SheetWindow:
         import moderngl
 
         glfw = self._glfw
+        glfw.make_context_current(self.window)
         fw, fh = glfw.get_framebuffer_size(self.window)
         self.ctx.screen.use()
         self.ctx.viewport = (0, 0, fw, fh)

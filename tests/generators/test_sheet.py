@@ -88,3 +88,34 @@ def test_window_without_display_says_what_to_do(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(NoDisplayError, match="no display found.*drop --window.*set DISPLAY"):
         SheetWindow()
+
+
+def _display_works() -> bool:
+    import os
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    import glfw
+
+    return bool(glfw.init())
+
+
+@pytest.mark.skipif(not _display_works(), reason="no display (set DISPLAY, e.g. Xvfb :99)")
+def test_window_shows_the_sheet(renderer):
+    import glfw
+
+    window = SheetWindow(title="procmem test")
+    try:
+        sheet, _ = render_program_sheet(renderer, list(registry.library()[:2]), size=32,
+                                        progress=False, on_update=window.show)
+        assert window.show(sheet)
+        glfw.make_context_current(window.window)
+        fw, fh = glfw.get_framebuffer_size(window.window)
+        shown = np.frombuffer(window.ctx.screen.read(viewport=(0, 0, fw, fh), components=3),
+                              np.uint8).reshape(fh, fw, 3)
+        if (fw, fh) == sheet.size:
+            assert np.array_equal(shown[::-1], np.asarray(sheet))  # GL rows are bottom-up
+        glfw.set_window_should_close(window.window, True)
+        window.wait_closed()
+    finally:
+        window.close()
