@@ -7,6 +7,9 @@ waits at most `base_timeout + per_image_timeout * N * (pixels / 256^2)` seconds.
 child is killed, `RenderTimeout(program_id)` is raised, and the next call starts a fresh
 child. Frames come back through shared memory, not pickles.
 
+A `SafeRenderer` pickles as its settings, and a copy inherited by a multiprocessing 'fork'
+worker (a DataLoader worker) starts its own child on first use, leaving the parent's alone.
+
 Note: Mesa llvmpipe cuts any loop nest off after ~65535 iterations, so on CPU a runaway loop
 ends up slow rather than infinite; on GPU drivers it may truly hang. The deadline covers both.
 """
@@ -14,11 +17,12 @@ ends up slow rather than infinite; on GPU drivers it may truly hang. The deadlin
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import time
 import types
-import weakref
 from multiprocessing import shared_memory
+from multiprocessing import util as mp_util
 from typing import Sequence
 
 import numpy as np
@@ -96,7 +100,12 @@ def _child(conn, size, cache_size, device_index) -> None:
 
 
 def _cleanup(state: dict) -> None:
-    """Stop the child and free the shared memory (also run at garbage collection / exit)."""
+    """Stop the child and free the shared memory (also run at garbage collection / exit).
+
+    Does nothing in a forked copy of the owner: the child and the memory are the owner's.
+    """
+    if state.get("owner", os.getpid()) != os.getpid():
+        return
     proc, conn, shm = state.get("proc"), state.get("conn"), state.get("shm")
     if proc is not None and proc.is_alive():
         try:
@@ -129,8 +138,22 @@ class SafeRenderer:
         self.startup_timeout = float(startup_timeout)
         self.restarts = 0
         self.info: dict | None = None
-        self._state: dict = {}
-        self._finalizer = weakref.finalize(self, _cleanup, self._state)
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        self._owner = os.getpid()
+        self._state: dict = {"owner": self._owner}
+        # multiprocessing's Finalize also runs when a forked worker exits through os._exit
+        self._finalizer = mp_util.Finalize(self, _cleanup, args=(self._state,), exitpriority=10)
+
+    # Travels to other processes as its settings; each process starts its own child.
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in ("size", "cache_size", "device_index",
+                                               "base_timeout", "per_image_timeout",
+                                               "startup_timeout")}
+
+    def __setstate__(self, state):
+        self.__init__(**state)
 
     @property
     def child_pid(self) -> int | None:
@@ -200,6 +223,11 @@ class SafeRenderer:
 
     def render(self, program: Program, times: Sequence[float], params, size=None) -> np.ndarray:
         """Like `Renderer.render`; raises `RenderTimeout` / `RenderCrash` naming the program."""
+        if self._owner != os.getpid():  # forked: the child process belongs to the parent
+            self._finalizer.cancel()
+            self._fresh_state()
+        elif not self._finalizer.still_active():  # used again after close()
+            self._fresh_state()
         wh = self.size if size is None else parse_size(size)
         times, params = check_batch(program.id, times, params)
         n = len(times)

@@ -75,6 +75,14 @@ def test_errors_from_the_child_keep_their_type(safe):
     assert frames.shape == (1, 16, 48, 3)
 
 
+def test_pickles_as_settings_for_worker_processes(safe):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(safe))
+    assert (copy.size, copy.base_timeout, copy.child_pid) == ((32, 32), safe.base_timeout, None)
+    copy.close()
+
+
 def test_deadline_scales_with_images_and_pixels():
     s = SafeRenderer(size=256, base_timeout=10.0, per_image_timeout=0.25)
     assert s.deadline(1, (256, 256)) == pytest.approx(10.25)
