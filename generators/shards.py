@@ -193,6 +193,10 @@ def open_manifest(directory: str | os.PathLike, config: dict) -> dict:
     """Create the manifest (no shards yet) or check that the existing one has this config."""
     directory = Path(directory)
     with manifest_lock(directory):
+        # writers hold the lock while writing the manifest, so a temporary one here is stale
+        for tmp in directory.glob(f".{MANIFEST}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         m = read_manifest(directory)
         if m is None:
             m = {"format": FORMAT, "procmem_version": __version__, "config": config,

@@ -154,3 +154,11 @@ def test_png_writer_round_trips_through_pillow(shape):
     img[:, :1] = 255  # wrap-around differences
     with Image.open(io.BytesIO(sh.encode_png(img))) as im:
         assert im.mode == "RGB" and np.array_equal(np.asarray(im), img)
+
+
+def test_a_stale_temporary_manifest_is_removed(tmp_path):
+    make_set(tmp_path, 1)
+    stale = tmp_path / ".manifest.json.abc123.tmp"
+    stale.write_text("{partial")
+    sh.open_manifest(tmp_path, CONFIG)
+    assert not stale.exists() and sh.verify(tmp_path) == ([], 3)
