@@ -92,8 +92,15 @@ def parse_size(size) -> tuple[int, int]:
     return w, h
 
 
-def check_batch(program_id: str, times, params) -> tuple[np.ndarray, np.ndarray]:
-    """`times` as float32 [N] and `params` as float32 [N, PARAM_COUNT], or a RenderInputError."""
+def check_batch(program, times, params) -> tuple[np.ndarray, np.ndarray]:
+    """`times` as float32 [N] and `params` as float32 [N, PARAM_COUNT] for `program` (a
+    `Program`), or a RenderInputError saying what to pass instead."""
+    if not isinstance(program, Program):
+        raise RenderInputError(
+            f"render needs a shaders.program.Program, got {type(program).__name__} "
+            f"{program!r:.60}: look ids up with shaders.registry.get(id)"
+        )
+    program_id = program.id
     times = np.asarray(times, dtype=np.float32).reshape(-1)
     params = np.asarray(params, dtype=np.float32)
     n = len(times)
@@ -247,7 +254,7 @@ class Renderer:
         import moderngl
 
         w, h = self.size if size is None else parse_size(size)
-        times, params = check_batch(program.id, times, params)
+        times, params = check_batch(program, times, params)
         n = len(times)
         if out is None:
             out = np.empty((n, h, w, 3), np.uint8)

@@ -229,7 +229,7 @@ class SafeRenderer:
         elif not self._finalizer.still_active():  # used again after close()
             self._fresh_state()
         wh = self.size if size is None else parse_size(size)
-        times, params = check_batch(program.id, times, params)
+        times, params = check_batch(program, times, params)
         n = len(times)
         if n == 0:
             return np.empty((0, wh[1], wh[0], 3), np.uint8)

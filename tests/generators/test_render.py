@@ -92,6 +92,8 @@ def test_bad_inputs_are_named(renderer):
     with pytest.raises(RenderInputError, match="int \\(square\\)"):
         parse_size("big")
     assert renderer.render(PARAMS, [], np.zeros((0, PARAM_COUNT))).shape == (0, 64, 64, 3)
+    with pytest.raises(RenderInputError, match="registry.get"):
+        renderer.render("lib/noise/value_fbm", [0.0], np.zeros((1, PARAM_COUNT)))
 
 
 def test_out_array_is_filled_in_place(renderer):
