@@ -20,6 +20,9 @@ So kill -9 at any point loses no committed add and never brings back a removed i
 Vectors are L2-normalised on add (zero, NaN and inf rows are rejected); the metric is cosine
 (inner product of unit vectors). Ids are int64 >= 0; ids are never reused (``next_id`` only
 grows), so a removed id never comes back as a different item.
+
+One process edits a memory at a time: SQLite serialises writers, but another process's
+in-RAM index only sees the edits when it opens the memory again.
 """
 
 from __future__ import annotations
