@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 
 import numpy as np
@@ -76,19 +75,21 @@ def test_non_finite_loss_stops_with_the_step(tiny_shards, tmp_path):
 
 
 def test_corrupt_shards_are_skipped_with_a_warning(tmp_path):
-    d = write_tiny_shards(tmp_path / "shards", shards=2, per_shard=8)
-    (d / "shaders-000002.tar").write_bytes(b"this is not a tar archive" * 50)
+    d = write_tiny_shards(tmp_path / "shards", shards=1, per_shard=8)
     good = (d / "shaders-000000.tar").read_bytes()
-    (d / "shaders-000003.tar").write_bytes(good[: len(good) // 2 + 100])  # truncated
+    for i in (1, 2, 3):  # not tars at all
+        (d / f"shaders-00000{i}.tar").write_bytes(b"this is not a tar archive %d" % i * 50)
+    (d / "shaders-000004.tar").write_bytes(good[: len(good) // 2 + 100])  # truncated
     bad_png = bytearray(good)
     i = bad_png.find(b"IDAT")
     bad_png[i:i + 200] = b"\0" * 200  # a damaged image inside a readable tar
-    (d / "shaders-000004.tar").write_bytes(bytes(bad_png))
-    cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=6"])
+    (d / "shaders-000005.tar").write_bytes(bytes(bad_png))
+    # 1 good shard in 6: the chance that 8 steps never draw a corrupt one is below 1e-4
+    cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=8"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = pretrain(cfg, str(d), tmp_path / "run", progress=False)
-    assert result["step"] == 6
+    assert result["step"] == 8
     msgs = [str(w.message) for w in caught if issubclass(w.category, CorruptDataWarning)]
     assert msgs and all("skipping unreadable" in m for m in msgs)
 
@@ -141,3 +142,14 @@ def test_stream_data_renders_on_the_fly(tmp_path):
     ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert ckpt["provenance"] == {"kind": "stream", "process": "shaders", "res": 32,
                                   "pool_size": 8, "seed": 0}
+
+
+def test_damaged_checkpoint_is_reported_not_overwritten(tiny_shards, tmp_path):
+    from pretrain.checkpoint import CheckpointError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"half a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read.*delete it"):
+        pretrain(load_config(None, TINY_OVERRIDES), str(tiny_shards), run, progress=False)
+    assert (run / "checkpoint.pt").read_bytes() == b"half a checkpoint"

@@ -1,19 +1,15 @@
 """Test data for the pretrain tests: tiny contract-conformant shard sets and a tiny DINO config.
 
 The shards are real WebDataset tars (`{process}-{shard:06d}.tar`, `<key>.png` + `<key>.json`,
-`manifest.json`) of synthetic procedural-looking images (gradients, discs, stripes), made
-with the standard library so these tests do not depend on the generators stage.
+`manifest.json`) written by generators.shards, holding synthetic procedural-looking images
+(gradients, discs, stripes) so that no rendering is needed.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
-from procmem.atomic import atomic_write_json, sha256_file
 
 TINY_OVERRIDES = [
     "model.arch=vit_tiny_patch16_224", "model.timm_kwargs={patch_size: 8, img_size: 32, depth: 2}",
@@ -41,24 +37,18 @@ def synthetic_image(rng: np.random.Generator, size: int = 40) -> np.ndarray:
 
 def write_tiny_shards(directory: Path, shards: int = 2, per_shard: int = 12, seed: int = 0,
                       process: str = "shaders") -> Path:
-    from PIL import Image
+    """A shard set written with the generators stage's own tar writer and manifest."""
+    from generators import shards as sh
 
-    directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    entries = []
+    config = {"process": process, "synthetic": True, "seed": seed}
+    sh.open_manifest(directory, config)
     for s in range(shards):
-        name = f"{process}-{s:06d}.tar"
-        with tarfile.open(directory / name, "w") as tar:
-            for i in range(per_shard):
-                key = f"{s:06d}{i:06d}"
-                buf = io.BytesIO()
-                Image.fromarray(synthetic_image(rng)).save(buf, format="PNG")
-                meta = json.dumps({"process": process, "resolution": 40, "sources": []}).encode()
-                for ext, data in (("png", buf.getvalue()), ("json", meta)):
-                    info = tarfile.TarInfo(f"{key}.{ext}")
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-        entries.append({"name": name, "count": per_shard, "sha256": sha256_file(directory / name)})
-    atomic_write_json(directory / "manifest.json",
-                      {"version": 1, "config": {"process": process, "seed": seed}, "shards": entries})
+        samples = []
+        for i in range(per_shard):
+            meta = {"process": process, "resolution": 40, "sources": []}
+            samples.append((sh.sample_key(s, i), {"png": sh.encode_image(synthetic_image(rng)),
+                                                   "json": sh.encode_json(meta)}))
+        entry = sh.write_shard(directory / sh.shard_name(process, s), samples)
+        sh.record_shard(directory, config, {**entry, "index": s})
     return directory
