@@ -17,6 +17,22 @@ recipe) <- --config preset <- key=value overrides (e.g. optim.lr=1e-3 schedule.m
 Rerun the same command to resume from RUN/checkpoint.pt. Under torchrun
 (`torchrun --nproc_per_node N -m procmem pretrain ...`) each process takes batch_size/N.
 
+Recipe keys (paper default; why, after dino's main_dino.py help):
+  optim.lr 0.0005        per 256 images, scaled linearly with optim.batch_size (global)
+  optim.warmup_epochs 10 linear lr warm-up, then cosine to optim.min_lr 1e-6
+  optim.weight_decay 0.04 -> weight_decay_end 0.4  cosine; a rising decay helps ViTs
+  optim.momentum_teacher 0.996 -> 1  cosine; "0.9995 with batch 256" for small batches
+  optim.clip_grad 3.0    per-parameter gradient norm clipping (0 disables)
+  optim.freeze_last_layer 1  epochs with the head's last layer frozen: helps early training
+  loss.teacher_temp 0.04 sharpening; "anything above 0.07 is unstable". Longer runs
+                         (ViT-B) warm up from loss.warmup_teacher_temp 0.04 to 0.07 over
+                         loss.warmup_teacher_temp_epochs 30; lower the start value if the
+                         loss does not decrease
+  model.out_dim 65536    K, the prototypes; model.norm_last_layer true is stabler, false
+                         trains ViT-S slightly better but can be unstable
+  crops.local_number 8   local crops (96 px, scale 0.05-0.4) next to 2 global (224 px, 0.4-1)
+  schedule.steps_per_epoch  an epoch of the endless shard stream (2502 = ImageNet at 512)
+
 Export the teacher afterwards:  procmem pretrain export RUN --out NAME
   -> NAME.safetensors + NAME.json, loadable with pretrain.encoder.Encoder.load(NAME).
 """
