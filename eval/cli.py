@@ -125,6 +125,11 @@ def register(sub) -> None:
                       "file paths or real images.")
     p.add_argument("export", nargs="?", default=None, help="<name>.json of an encoder export")
     p.add_argument("--shards", default=None, help="shard set folder (overrides the export's)")
+    p.add_argument("--rebuild", type=int, default=8,
+                   help="also re-render this many seeded-random samples from their JSON alone "
+                        "and require the stored PNG back pixel for pixel (default 8; 0 skips; "
+                        "the manifest's sample count checks every one)")
+    p.add_argument("--seed", type=int, default=0, help="seed choosing the rebuilt samples")
     p.add_argument("--run", default="eval-run", help="run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_compartment)
@@ -246,7 +251,8 @@ def _compartment(args):
 
     if not args.export and not args.shards:
         raise ProcmemError("give an encoder export (<name>.json) or --shards DIR to audit")
-    r = run_compartment(args.run, args.export, args.shards, progress=not args.quiet)
+    r = run_compartment(args.run, args.export, args.shards, args.rebuild, args.seed,
+                        progress=not args.quiet)
     _done(args, "compartment")
     return 0 if r["verdict"] == "pass" else 1
 

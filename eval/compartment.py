@@ -10,9 +10,13 @@ directory, unless one is given), then check, without trusting anything on the wa
 4. every sample JSON names at least one source, and every source's program id is
    `lib/...` or `gen/<version>/<seed>` and resolves with `shaders.registry.get`;
 5. no other string in a sample JSON looks like a file path or image file name;
-6. every image decodes and has the resolution its JSON states.
+6. every image decodes and has the resolution its JSON states;
+7. optionally (`rebuild` = n), n seeded-random samples are re-rendered from their JSON alone
+   (generators.provenance.rebuild) and must equal the stored PNG pixel for pixel: the image
+   is then provably a function of (programs, times, params, mask, weights) and nothing else.
+   This opens an EGL context: import torch/torchvision before it in the same process.
 
-The verdict is "pass" only when all hold for every sample; "unverifiable" when the export
+The verdict is "pass" only when all hold for every sample (and every rebuilt one); "unverifiable" when the export
 says it learned from a live stream (no shards to follow).
 """
 
@@ -23,6 +27,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from procmem.atomic import sha256_file
 from procmem.errors import ProcmemError
 
@@ -31,6 +37,8 @@ KEY = re.compile(r"^\d{12}$")
 PROGRAM_KEYS = ("program", "program_id", "id")
 PATHLIKE = re.compile(r"(^[/~.]|\\|/|\.(png|jpe?g|bmp|gif|tiff?|webp|npz|npy|pt|pth|ckpt)$)", re.I)
 MAX_LISTED = 20
+JPEG_TOLERANCE = 255
+"""A JPEG sample is lossy: only its rebuild without error is checked (as `procmem shards explain`)."""
 
 
 class CompartmentError(ProcmemError):
@@ -138,13 +146,16 @@ def _check_sample(audit: _Audit, where: str, meta_bytes: bytes, image: tuple[str
             audit.fail(f"{where}: image is {size[0]}x{size[1]} but JSON says resolution {res}")
 
 
-def _audit_samples(audit: _Audit, tar_path: Path) -> None:
+def _audit_samples(audit: _Audit, tar_path: Path, keep: set[int], start: int,
+                   kept: list) -> None:
+    """Provenance checks for one tar; samples whose global position is in `keep` are kept
+    (key, json bytes, image) for the rebuild check."""
     import tarfile
 
     from generators.shards import read_shard
 
     try:
-        for key, members in read_shard(tar_path):
+        for pos, (key, members) in enumerate(read_shard(tar_path), start):
             where = f"{tar_path.name}:{key}"
             bad = [e for e in members if e.lower() not in IMAGE_EXTS + ("json",)]
             if not KEY.match(key) or bad:
@@ -154,12 +165,15 @@ def _audit_samples(audit: _Audit, tar_path: Path) -> None:
             if "json" not in members or len(images) != 1:
                 continue  # generators.shards.verify has reported it
             _check_sample(audit, where, members["json"], images[0])
+            if pos in keep:
+                kept.append((where, members["json"], images[0]))
     except (tarfile.TarError, OSError, EOFError):
         pass  # unreadable tars are reported by generators.shards.verify
 
 
-def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool = True) -> dict:
-    """Audit a shard set (checks 1-6 of the module docstring); counts and the first violations.
+def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool = True,
+                 rebuild: int = 0, seed: int = 0, renderer=None) -> dict:
+    """Audit a shard set (checks 1-7 of the module docstring); counts and the first violations.
 
     Integrity (hashes, counts, decodable members, unlisted tars) is generators.shards.verify;
     this adds the provenance checks.
@@ -179,19 +193,61 @@ def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool =
     problems, total = verify(d, progress=progress)
     for p in problems:
         audit.fail(p)
+    listed = sum(int(e.get("count", 0)) for e in manifest["shards"])
+    rng = np.random.default_rng(seed)
+    keep = set(rng.choice(listed, min(rebuild, listed), replace=False).tolist()) if rebuild else set()
+    kept: list = []
+    start = 0
     for e in manifest["shards"]:
         if (d / e["name"]).is_file():
-            _audit_samples(audit, d / e["name"])
+            _audit_samples(audit, d / e["name"], keep, start, kept)
+        start += int(e.get("count", 0))
+    rebuilt = _rebuild(audit, kept, renderer) if kept else {"checked": 0, "exact": 0}
     progs = [p for p, ok in audit.programs.items() if ok]
     return {"verdict": "pass" if audit.count == 0 and total > 0 else "fail",
             "shard_dir": str(d), "manifest_sha256": actual, "shards": len(manifest["shards"]),
             "samples": total, "programs": len(progs),
             "library_programs": sum(p.startswith("lib/") for p in progs),
             "generated_programs": sum(p.startswith("gen/") for p in progs),
-            "violations": audit.count, "first_violations": audit.violations}
+            "rebuilt": rebuilt, "violations": audit.count, "first_violations": audit.violations}
 
 
-def audit_export(export, shard_dir=None, progress: bool = True) -> dict:
+def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
+    """Re-render samples from their JSON alone (generators.provenance.rebuild) and compare:
+    a PNG must come back pixel-identical; a JPEG within JPEG_TOLERANCE grey levels."""
+    from PIL import Image
+
+    from generators.provenance import ProgramChanged, rebuild
+
+    own = renderer is None
+    if own:
+        from generators.render import Renderer
+
+        renderer = Renderer(size=64)
+    exact = 0
+    try:
+        for where, meta_bytes, (ext, data) in kept:
+            with Image.open(io.BytesIO(data)) as im:
+                stored = np.asarray(im.convert("RGB")).astype(np.int16)
+            try:
+                image, _ = rebuild(json.loads(meta_bytes), renderer)
+            except (ProgramChanged, KeyError, ValueError, ProcmemError) as e:
+                audit.fail(f"{where}: cannot be rebuilt from its JSON ({e})")
+                continue
+            diff = int(np.abs(image.astype(np.int16) - stored).max()) if image.shape == stored.shape else 999
+            if diff <= (0 if ext == "png" else JPEG_TOLERANCE):
+                exact += 1
+            else:
+                audit.fail(f"{where}: rebuilt from its programs, differs from the stored image "
+                           f"(max difference {diff})")
+    finally:
+        if own:
+            renderer.close()
+    return {"checked": len(kept), "exact": exact}
+
+
+def audit_export(export, shard_dir=None, progress: bool = True, rebuild: int = 0, seed: int = 0,
+                 renderer=None) -> dict:
     """Follow an encoder export's JSON to its shard manifest and audit that shard set."""
     p = Path(export)
     meta_path = p if p.suffix == ".json" else p.with_name(p.name.removesuffix(".safetensors") + ".json")
@@ -213,6 +269,6 @@ def audit_export(export, shard_dir=None, progress: bool = True) -> dict:
     if not shard_dir:
         raise CompartmentError(f"{meta_path} names the manifest sha256 but no directory; "
                                "pass the shard set with --shards")
-    result = audit_shards(shard_dir, prov["manifest_sha256"], progress=progress)
+    result = audit_shards(shard_dir, prov["manifest_sha256"], progress, rebuild, seed, renderer)
     result["export"] = str(meta_path)
     return result

@@ -162,14 +162,15 @@ def encoder_name(encoder) -> str:
     return f"procmem-{meta.get('arch', 'encoder')}-{fp[:8]}"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """`text` made safe for a file name (and kept short)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:48]
 
 
 def cache_path(cache_dir, encoder, dataset, kind: str = "embed") -> Path:
     """The cache file for (encoder fingerprint, data set fingerprint, kind)."""
     key = hashlib.sha256(f"{encoder.fingerprint}|{dataset.fingerprint()}|{kind}".encode()).hexdigest()
-    return Path(cache_dir) / f"{_slug(encoder_name(encoder))}-{_slug(dataset.name)}-{kind}-{key[:16]}.npz"
+    return Path(cache_dir) / f"{slug(encoder_name(encoder))}-{slug(dataset.name)}-{kind}-{key[:16]}.npz"
 
 
 def _save_npz(path: Path, **arrays) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from eval import plots
 from eval.datasets import LabelledImages
-from eval.encoders import compute_features, encoder_name
+from eval.encoders import compute_features, encoder_name, slug
 from eval.results import markdown_table, pct, pictures_dir, write_result
 
 NEIGHBOUR_ROWS = 6
@@ -19,10 +19,6 @@ NEIGHBOUR_ROWS = 6
 
 def _feats(encoder, data: LabelledImages, cache, kind="embed", progress=True):
     return compute_features(encoder, data, cache, kind=kind, progress=progress)
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
 def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
@@ -41,10 +37,12 @@ def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
             r = knn_sweep(mf, mem.labels, qf, qry.labels, mem.num_classes, ks, rules)
             rule = "rank" if "rank" in rules else rules[0]
             pred, nb = r.pop("predictions")[rule], r.pop("neighbours")
-            wrong, right = np.flatnonzero(pred != qry.labels), np.flatnonzero(pred == qry.labels)
+            rng = np.random.default_rng(0)  # examples from across the classes, mistakes first
+            wrong = rng.permutation(np.flatnonzero(pred != qry.labels))
+            right = rng.permutation(np.flatnonzero(pred == qry.labels))
             nw = min(len(wrong), NEIGHBOUR_ROWS // 2)  # show mistakes too, not only successes
             rows = np.r_[wrong[:nw], right[:NEIGHBOUR_ROWS - nw]].astype(np.int64)
-            tag = f"knn-{_slug(en)}-{_slug(dn)}"
+            tag = f"knn-{slug(en)}-{slug(dn)}"
             plots.neighbour_grid(pics / f"{tag}-neighbours.png", qry.images[rows], qry.labels[rows],
                                  [[mem.images[j] for j in nb[i] if j >= 0] for i in rows],
                                  [[mem.labels[j] for j in nb[i] if j >= 0] for i in rows],
@@ -234,13 +232,18 @@ def run_add_classes(rundir, encoder, mem, qry, cache=None, new_fraction: float =
     return r
 
 
-def run_compartment(rundir, export=None, shards=None, progress: bool = True) -> dict:
+def run_compartment(rundir, export=None, shards=None, rebuild: int = 8, seed: int = 0,
+                    progress: bool = True, renderer=None) -> dict:
     """Compartmentalisation audit of an encoder export (or a shard set alone)."""
     from eval.compartment import audit_export, audit_shards
 
-    r = audit_export(export, shards, progress) if export else audit_shards(shards, progress=progress)
+    r = (audit_export(export, shards, progress, rebuild, seed, renderer) if export
+         else audit_shards(shards, None, progress, rebuild, seed, renderer))
     rows = [[k, r[k]] for k in ("verdict", "shards", "samples", "programs", "library_programs",
                                 "generated_programs", "violations") if k in r]
+    if "rebuilt" in r:
+        rows.append(["rebuilt from JSON, pixel-identical",
+                     f"{r['rebuilt']['exact']} of {r['rebuilt']['checked']}"])
     md = ("## Compartmentalisation audit\n\nEvery training image must come from a program "
           "(lib/... or gen/<v>/<seed>) recorded in its shard sample; no paths, no real images.\n\n"
           + markdown_table(["measure", "value"], rows))

@@ -27,7 +27,7 @@ def shard_set(request, tmp_path_factory):
 def _export(tmp_path, shard_dir):
     from pretrain.data import data_provenance
 
-    prov = data_provenance(str(shard_dir))
+    prov = data_provenance(str(shard_dir), {})
     meta = {"arch": "vit_tiny_patch16_224", "learned_from": prov,
             "shard_manifest_sha256": prov["manifest_sha256"]}
     p = tmp_path / "enc.json"
@@ -35,10 +35,11 @@ def _export(tmp_path, shard_dir):
     return p
 
 
-def test_generated_shards_pass(shard_set, tmp_path):
-    r = audit_export(_export(tmp_path, shard_set), progress=False)
+def test_generated_shards_pass(shard_set, tmp_path, renderer):
+    r = audit_export(_export(tmp_path, shard_set), progress=False, rebuild=3, renderer=renderer)
     assert r["verdict"] == "pass", r["first_violations"]
     assert r["shards"] == 2 and r["samples"] == 6 and r["violations"] == 0
+    assert r["rebuilt"] == {"checked": 3, "exact": 3}  # re-rendered from JSON, pixel-identical
     assert r["programs"] >= 1 and r["programs"] == r["library_programs"] + r["generated_programs"]
 
 
@@ -66,11 +67,30 @@ def test_real_image_or_path_in_a_sample_fails(shard_set, tmp_path):
     assert config_from_json(manifest["config"]).process == "shaders"
     r = audit_shards(bad, progress=False)
     assert r["verdict"] == "fail" and r["violations"] == 3, r["first_violations"]
+    assert r["rebuilt"]["checked"] == 0
     text = "\n".join(r["first_violations"])
     assert "lib/none/nothing" in text and "cat.jpg" in text and "resolution 32" in text
     # the export's manifest hash no longer matches the tampered set
     r = audit_export(export, shard_dir=bad, progress=False)
     assert r["verdict"] == "fail" and "not the shards" in r["first_violations"][0]
+
+
+def test_image_that_its_programs_do_not_make_fails(shard_set, tmp_path, renderer):
+    from generators import shards as sh
+
+    bad = tmp_path / "swapped"
+    shutil.copytree(shard_set, bad)
+    (key, members), = list(sh.read_shard(bad / "shaders-000000.tar"))[:1]
+    # a well-formed sample whose JSON is a real program's, but whose pixels are not its output
+    img = sh.encode_image(np.full((64, 64, 3), 77, np.uint8))
+    entry = sh.write_shard(bad / sh.shard_name("shaders", 2),
+                           [("000002000000", {"png": img, "json": members["json"]})])
+    entry["index"] = 2
+    sh.record_shard(bad, json.loads((bad / "manifest.json").read_text())["config"], entry)
+    r = audit_shards(bad, progress=False, rebuild=7, renderer=renderer)
+    assert r["verdict"] == "fail" and r["violations"] == 1
+    assert r["rebuilt"] == {"checked": 7, "exact": 6}
+    assert "differs from the stored image" in r["first_violations"][0]
 
 
 def test_unlisted_or_changed_tar_fails(shard_set, tmp_path):
