@@ -30,7 +30,8 @@ from shaders import registry  # noqa: E402
 from shaders.program import Program  # noqa: E402
 
 EMPTY = Program(id="bench/empty", family="floor",
-                source="void mainImage(out vec4 c, in vec2 f) { c = vec4(P(0), f / iResolution.xy, 1); }")
+                source="void mainImage(out vec4 c, in vec2 f) {\n"
+                       "    c = vec4(P(0), f / iResolution.xy, 1);\n}\n")
 
 
 def programs(n_generated: int) -> dict[str, list[Program]]:

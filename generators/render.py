@@ -1,9 +1,10 @@
 """Headless rendering of shader programs to uint8 frames (docs/architecture.md, contract 2).
 
 One moderngl EGL standalone context per process, created lazily on the first render so a
-`Renderer` can be built (and pickled) before a fork or spawn. Compiling a program costs
-~150 ms on Mesa llvmpipe while drawing one 256 px frame costs a few ms, so compiled programs
-are kept in an LRU cache and each compile is used for many (time, params) images. Drawing is
+`Renderer` can be built (and pickled) before a fork or spawn. A new program costs ~0.5 s
+on Mesa llvmpipe (GLSL link ~45 ms, then an LLVM JIT at its first draw; docs/benchmarks.md)
+while a 256 px frame costs a few ms, so compiled programs are kept in an LRU cache and each
+compile is used for many (time, params) images. Drawing is
 a single fullscreen triangle into a reused framebuffer; GL's bottom-up rows are flipped so
 row 0 of the result is the top of the image.
 """
@@ -166,7 +167,7 @@ class Renderer:
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._targets: dict = {}
 
-    # A Renderer travels to other processes as its settings only; each process makes its own context.
+    # A Renderer travels to other processes as its settings; each makes its own context.
     def __getstate__(self):
         return {"size": self.size, "cache_size": self.cache_size,
                 "device_index": self.device_index}

@@ -74,7 +74,8 @@ def test_real_renders(renderer):
     flat = Program(id="t/flat", family="t",
                    source="void mainImage(out vec4 c, in vec2 f) { c = vec4(0.3, 0.5, 0.7, 1); }")
     blowup = Program(id="t/blowup", family="t",
-                     source="void mainImage(out vec4 c, in vec2 f) { c = vec4(vec3(1e30 * (f.x - 1.0)), 1); }")
+                     source="void mainImage(out vec4 c, in vec2 f) {\n"
+                            "    c = vec4(vec3(1e30 * (f.x - 1.0)), 1);\n}\n")
     zero = np.zeros((1, PARAM_COUNT))
     assert frame_problem(renderer.render(flat, [0.0], zero)[0]).startswith("blank")
     assert frame_problem(renderer.render(blowup, [0.0], zero)[0]).startswith("saturated")

@@ -19,7 +19,8 @@ def prog(pid, body):
 
 
 VERTICAL = prog("t/vertical", "    fragColor = vec4(vec3(fragCoord.y / iResolution.y), 1.0);")
-PARAMS = prog("t/params", "    fragColor = vec4(P(0), P(5), P(15), 1.0) * (0.5 + 0.5 * sin(iTime + fragCoord.x));")
+PARAMS = prog("t/params", "    fragColor = vec4(P(0), P(5), P(15), 1.0)"
+                          " * (0.5 + 0.5 * sin(iTime + fragCoord.x));")
 
 
 def test_compile_error_names_id_line_and_source_line(renderer):
