@@ -295,7 +295,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def complete_shards(out: Path, cfg: GenerateConfig) -> set[int]:
+def complete_shards(out: Path) -> set[int]:
     """Indices of shards listed in the manifest whose tar is present with the listed size."""
     m = sh.read_manifest(out)
     done = set()
@@ -321,7 +321,7 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
         raise GenerateError(f"shards {shards.start}:{shards.stop} outside 0:{cfg.num_shards}")
     out = Path(out)
     sh.open_manifest(out, cfg.to_json())
-    done = complete_shards(out, cfg)
+    done = complete_shards(out)
     todo = [i for i in shards if i not in done]
     sh.remove_stale_temporaries(out, [sh.shard_name(cfg.process, i) for i in todo])
     summary = Summary(skipped=[i for i in shards if i in done])
