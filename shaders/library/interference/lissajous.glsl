@@ -30,7 +30,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float a = floor(mix(1.0, 5.0, P(1))), b = floor(mix(1.0, 7.0, P(2)));
     float ph = P(4) * TAU + iTime * 0.2;
     int strands = 1 + int(P(5) * 2.0);
-    float w = mix(0.004, 0.02, P(7));
+    float w = max(mix(0.004, 0.02, P(7)), 3.0 / iResolution.y);  // at least 1.5 pixels wide
     vec3 col = ppal(0.3 * length(uv), 12) * 0.2;
     for (int j = 0; j < 2; j++) {
         if (j >= strands) break;
