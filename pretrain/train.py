@@ -27,6 +27,7 @@ from pretrain import config as config_mod
 from pretrain.augment import normalize
 from pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint,
                                  set_rng_state)
+from pretrain.curves import plot_curves
 from pretrain.data import data_provenance, make_loader
 from pretrain.encoder import Encoder
 from pretrain.loss import DINOLoss
@@ -155,6 +156,7 @@ class Trainer:
         else:
             _seed_all(cfg["run"]["seed"] + 1000 * self.dist.rank + 7919 * self.step + 1)
         self.resumed_from = self.step if state is not None else None
+        self.log: MetricsLog | None = None
         self.probe = None
         if cfg["probe"]["data"] and cfg["probe"]["every"] > 0 and self.dist.is_main:
             from pretrain.probe import KNNProbe
@@ -184,6 +186,9 @@ class Trainer:
             "data": {"samples_seen": self.step * self.cfg["optim"]["batch_size"]},
             "encoder": self.encoder_meta(), "procmem_version": procmem.__version__,
         })
+        if self.log is not None:
+            self.log.flush()
+            plot_curves(self.out)
 
     def train_step(self, crops: list[torch.Tensor]) -> tuple[float, dict]:
         """One DINO update on a multi-crop batch (uint8 tensors, one per crop size)."""
@@ -229,7 +234,7 @@ class Trainer:
                 "world_size": self.dist.world, "procmem_version": procmem.__version__})
         if self.step >= self.total:
             return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None}
-        log = MetricsLog(self.out, self.step, tensorboard=True) if main else None
+        log = self.log = MetricsLog(self.out, self.step, tensorboard=True) if main else None
         loader = make_loader(self.data_spec, cfg, self.batch,
                              pin_memory=self.dist.device.type == "cuda", start_step=self.step)
         bar = tqdm(total=self.total, initial=self.step, disable=not (main and self.progress),
@@ -264,6 +269,7 @@ class Trainer:
             bar.close()
             if log is not None:
                 log.close()
+                self.log = None
         return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": loss_value}
 
 

@@ -118,6 +118,10 @@ def test_online_knn_probe_is_logged(tiny_shards, tmp_path):
     probes = [r for r in read_metrics(tmp_path / "run") if "probe_knn_top1" in r]
     assert [r["step"] for r in probes] == [3, 6]
     assert all(0.0 <= r["probe_knn_top1"] <= 1.0 for r in probes)
+    from PIL import Image
+
+    with Image.open(tmp_path / "run" / "curves.png") as im:  # loss, schedules, speed, probe
+        assert im.width > 4 * im.height
 
 
 def test_knn_accuracy_on_separable_clusters():
