@@ -1,7 +1,7 @@
 // family: sdf
 // tags: raymarch, twist, rounded-box, repetition, columns
 // description: Rounded square towers twisted about their axes (a domain twist, rotation by height) on a repeated grid, seen from a low camera, with sky light and occlusion.
-float twistRate() { return mix(0.5, 3.0, P(0)) * (P(1) < 0.5 ? -1.0 : 1.0); }
+float twistRate() { return mix(0.4, 2.0, P(0)) * (P(1) < 0.5 ? -1.0 : 1.0); }
 
 float map(vec3 p) {
     float c = mix(2.0, 3.0, P(2));
