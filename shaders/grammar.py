@@ -26,6 +26,7 @@ Per-image variety comes from the parameter block: each program reads `P(i)` (and
 from __future__ import annotations
 
 import math
+import operator
 import random
 
 from shaders.program import PARAM_COUNT, Program, ProgramError, check
@@ -125,8 +126,10 @@ def _t_polar(b):
     b.cost += 0.5
     k = b.i(1, 4)
     b.zoom *= max(1.0, 0.7 * k)
-    # abs(angle): the two sides meet mirrored, so there is no seam at the branch cut
-    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0, length(p) * 2.0 - 1.0);"]
+    # abs(angle): the two sides meet mirrored, so there is no seam at the branch cut; the
+    # angle fades out near the centre, where it would change faster than pixels can show
+    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0 * smoothstep(0.0, 0.3, length(p)), "
+            "length(p) * 2.0 - 1.0);"]
 
 
 def _t_logpolar(b):
@@ -134,8 +137,8 @@ def _t_logpolar(b):
     b.cost += 1.5
     k = b.i(1, 5)
     b.zoom *= max(1.0, 0.7 * k)
-    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0, "
-            f"log(length(p) + 1e-3) * {b.p(0.6, 1.6)});"]
+    return [f"p = vec2(abs(atan(p.y, p.x)) / PI * {k}.0 * smoothstep(0.0, 0.3, length(p)), "
+            f"log(length(p) + 0.03) * {b.p(0.6, 1.6)});"]
 
 
 def _t_kaleido(b):
@@ -220,6 +223,10 @@ TRANSFORMS = {
 """Coordinate transforms and their relative frequency in the grammar."""
 
 
+MAX_ZOOM = 4.0
+"""Most a program's transforms together may magnify spatial frequency (`_Builder.zoom`):
+polar after tiling after a 12-fold kaleidoscope is sub-pixel noise, whatever the pattern."""
+
 _RADIAL = {"polar", "logpolar", "kaleido"}
 """Transforms with a singular centre: a program uses one of them at most."""
 
@@ -231,7 +238,7 @@ def _pat_fbm(b):
     """Fractal Brownian motion of value noise (3-6 octaves), contrast-stretched."""
     oct_ = b.i(3, 6)
     b.cost += 0.6 * oct_
-    return [f"float n = fbm(p * {b.freq(1.5, 5.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
+    return [f"float n = fbm(p * {b.freq(1.0, 5.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
             "return smoothstep(0.22, 0.78, n);"]
 
 
@@ -247,7 +254,7 @@ def _pat_simplex(b):
     """Simplex-noise fbm (Perlin 2001), 2-6 octaves, contrast-stretched."""
     oct_ = b.i(2, 6)
     b.cost += 1.1 * oct_
-    return [f"float n = sfbm(p * {b.freq(1.0, 4.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
+    return [f"float n = sfbm(p * {b.freq(0.7, 4.0)} + {b.offset(50.0)} + iTime * 0.05, {oct_});",
             f"return smoothstep(-0.6, 0.6, n * {_f(b.u(0.8, 1.5))});"]
 
 
@@ -256,7 +263,7 @@ def _pat_voronoi(b):
     b.cost += 1.5
     mode = b.pick(["f1", "edges", "cells", "f2"])
     b.tags.append(f"voronoi:{mode}")
-    lines = [f"vec4 v = voronoi(p * {b.freq(2.0, 7.0)} + {b.offset(30.0)}, {_f(b.u(0.5, 1.0))});"]
+    lines = [f"vec4 v = voronoi(p * {b.freq(1.5, 7.0)} + {b.offset(30.0)}, {_f(b.u(0.5, 1.0))});"]
     if mode == "f1":
         lines.append("return clamp(v.x * 1.5, 0.0, 1.0);")
     elif mode == "f2":
@@ -284,7 +291,7 @@ def _pat_stripes(b):
     """Parallel stripes, soft or hard-edged."""
     b.cost += 0.5
     hard = b.u() < 0.5
-    lines = [f"float s = sin(dot(p, {b.unit_vec()}) * {b.freq(4.0, 16.0)} + {b.P()} * 6.283);"]
+    lines = [f"float s = sin(dot(p, {b.unit_vec()}) * {b.freq(2.5, 16.0)} + {b.P()} * 6.283);"]
     if hard:
         lines.append(f"return smoothstep(-{_f(b.u(0.05, 0.3))}, {_f(b.u(0.05, 0.3))}, s);")
     else:
@@ -296,13 +303,13 @@ def _pat_rings(b):
     """Concentric rings around a per-image centre."""
     b.cost += 1
     return [f"float r = length(p - {b.offset(0.5)});",
-            f"return 0.5 + 0.5 * sin(r * {b.freq(6.0, 22.0)} - iTime + {b.P()} * 6.283);"]
+            f"return 0.5 + 0.5 * sin(r * {b.freq(4.0, 22.0)} - iTime + {b.P()} * 6.283);"]
 
 
 def _pat_checker(b):
     """Checkerboard with a seed-chosen edge softness."""
     b.cost += 1
-    return [f"vec2 q = p * {b.freq(2.0, 7.0)};",
+    return [f"vec2 q = p * {b.freq(1.5, 7.0)};",
             f"return smoothstep(-{_f(b.u(0.05, 0.4))}, {_f(b.u(0.05, 0.4))}, "
             "sin(q.x * PI) * sin(q.y * PI));"]
 
@@ -310,7 +317,7 @@ def _pat_checker(b):
 def _pat_truchet(b):
     """Truchet arcs (Smith 1987): random quarter-circle tiles form meanders."""
     b.cost += 1.5
-    return [f"float d = truchet(p * {b.freq(2.5, 7.0)} + {b.offset(20.0)}).x;",
+    return [f"float d = truchet(p * {b.freq(2.0, 7.0)} + {b.offset(20.0)}).x;",
             f"return 1.0 - smoothstep(0.0, {b.p(0.06, 0.2)}, d);"]
 
 
@@ -319,7 +326,7 @@ def _pat_shapes(b):
     shape = b.pick(["circle", "box", "ring", "cross", "star"])
     b.tags.append(f"shape:{shape}")
     b.cost += 2
-    lines = [f"vec2 q = p * {b.freq(2.0, 6.0)} + {b.offset(5.0)};",
+    lines = [f"vec2 q = p * {b.freq(1.5, 6.0)} + {b.offset(5.0)};",
              "vec2 id = floor(q);",
              "q = fract(q) - 0.5;",
              f"q = rot2({_f(b.u(0, 3.14))} * hash12(id) + {b.P()}) * q;",
@@ -340,7 +347,7 @@ def _pat_shapes(b):
     if b.u() < 0.5:
         lines.append(f"return 1.0 - smoothstep(-0.02, {_f(b.u(0.02, 0.12))}, d);")
     else:
-        lines.append(f"return 0.5 + 0.5 * cos(d * {_f(b.u(12.0, 30.0))});")
+        lines.append(f"return 0.5 + 0.5 * cos(d * {_f(b.u(10.0, 24.0))});")
     return lines
 
 
@@ -350,7 +357,7 @@ _JULIA = [(-0.8, 0.156), (-0.4, 0.6), (0.285, 0.01), (-0.70176, -0.3842), (-0.83
 
 def _pat_julia(b):
     """Escape-time Julia set near a known-rich c: smooth iteration count."""
-    b.cost += 8
+    b.cost += 11
     cx, cy = b.pick(_JULIA)
     return [f"vec2 z = p * {b.freq(0.9, 1.6)} + {b.offset(0.15)};",
             f"vec2 c = vec2({_f(cx)}, {_f(cy)}) + {b.offset(0.02)};",
@@ -360,9 +367,9 @@ def _pat_julia(b):
 def _pat_hex(b):
     """Hexagonal cells: edges or distance bands."""
     b.cost += 1
-    return [f"float d = gr_hexdist(p * {b.freq(3.0, 8.0)} + {b.offset(10.0)});",
+    return [f"float d = gr_hexdist(p * {b.freq(2.0, 8.0)} + {b.offset(10.0)});",
             f"return smoothstep({_f(b.u(0.3, 0.42))}, 0.5, d);" if b.u() < 0.5
-            else f"return 0.5 + 0.5 * cos(d * {_f(b.u(12.0, 30.0))});"]
+            else f"return 0.5 + 0.5 * cos(d * {_f(b.u(10.0, 24.0))});"]
 
 
 def _pat_spiral(b):
@@ -439,7 +446,8 @@ COMBINERS = {
 
 def _c_palette(b):
     """Cosine palette (Quilez): a + b cos(2 pi (c t + d)), amplitude b >= 0.35."""
-    a = ", ".join(_f(b.u(0.35, 0.65)) for _ in range(3))
+    key = b.u(0.25, 0.75)  # dark-, mid- or high-key pictures
+    a = ", ".join(_f(key + b.u(-0.1, 0.1)) for _ in range(3))
     amp = ", ".join(_f(b.u(0.35, 0.55)) for _ in range(3))
     c = ", ".join(_f(b.pick([0.5, 1.0, 1.0, 1.5, 2.0])) for _ in range(3))
     d = ", ".join(_f(b.u()) for _ in range(3))
@@ -503,8 +511,13 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         raise ProgramError(
             f"unknown grammar version {version!r} for seed {seed}; known: {', '.join(VERSIONS)} "
             f"(ids look like gen/{GRAMMAR_VERSION}/<seed>)")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    try:
+        index = -1 if isinstance(seed, bool) else operator.index(seed)  # numpy ints welcome
+    except TypeError:
+        index = -1
+    if index < 0:
         raise ProgramError(f"grammar seed must be a non-negative integer, got {seed!r}")
+    seed = index
     b = _Builder(seed)
     pid = f"gen/{version}/{seed}"
 
@@ -523,8 +536,14 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         # first's wedge or band makes sub-pixel noise, not structure
         if name in used_t or (name in _RADIAL and _RADIAL & set(used_t)):
             continue
+        before = (b.cost, b.zoom, len(b.tags))
+        lines = TRANSFORMS[name][0](b)
+        if b.zoom > MAX_ZOOM:  # magnifies too much on top of the others: leave it out
+            b.cost, b.zoom = before[:2]
+            del b.tags[before[2]:]
+            continue
         used_t.append(name)
-        warp += TRANSFORMS[name][0](b)
+        warp += lines
     for t in used_t or ["none"]:
         b.tags.append(f"transform:{t}")
 
