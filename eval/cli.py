@@ -73,7 +73,13 @@ def register(sub) -> None:
 
     p = es.add_parser("segment", help="zero-shot PCA R^2, in-context and kNN segmentation",
                       description="Patch features read out without training (Rodriguez-Munoz "
-                      "et al. 2025 Table 2, Figs. 9-11); definitions in eval/segmentation.py.")
+                      "et al. 2025 Table 2, Figs. 9-11). Labels reach the patch grid as each "
+                      "cell's class fractions of non-void pixels. Zero-shot: per image, R^2 of "
+                      "those fractions from a linear fit on the first n PCA components of the "
+                      "image's patch features, averaged over images. In-context: image i's mask "
+                      "gives foreground/background prototypes that label image i+1's patches. "
+                      "kNN: half the images form a patch memory whose votes label the rest. "
+                      "Exact definitions: eval/segmentation.py.")
     _common(p, datasets=False)
     p.add_argument("--seg-root", default=None, help="folder with image and mask sub-folders "
                    "(default shared camvid/CamVid)")

@@ -14,7 +14,9 @@ directory, unless one is given), then check, without trusting anything on the wa
 7. optionally (`rebuild` = n), n seeded-random samples are re-rendered from their JSON alone
    (generators.provenance.rebuild) and must equal the stored PNG pixel for pixel: the image
    is then provably a function of (programs, times, params, mask, weights) and nothing else.
-   This opens an EGL context: import torch/torchvision before it in the same process.
+   A source whose program text changed since (its recorded source sha256 differs) cannot be
+   rebuilt from this checkout: counted as `program_changed`, not as a violation. This opens
+   an EGL context: import torch/torchvision before it in the same process.
 
 The verdict is "pass" only when all hold for every sample (and every rebuilt one); "unverifiable" when the export
 says it learned from a live stream (no shards to follow).
@@ -202,7 +204,8 @@ def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool =
         if (d / e["name"]).is_file():
             _audit_samples(audit, d / e["name"], keep, start, kept)
         start += int(e.get("count", 0))
-    rebuilt = _rebuild(audit, kept, renderer) if kept else {"checked": 0, "exact": 0}
+    rebuilt = _rebuild(audit, kept, renderer) if kept else {"checked": 0, "exact": 0,
+                                                             "program_changed": 0}
     progs = [p for p, ok in audit.programs.items() if ok]
     return {"verdict": "pass" if audit.count == 0 and total > 0 else "fail",
             "shard_dir": str(d), "manifest_sha256": actual, "shards": len(manifest["shards"]),
@@ -224,14 +227,18 @@ def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
         from generators.render import Renderer
 
         renderer = Renderer(size=64)
-    exact = 0
+    exact, changed = 0, []
     try:
         for where, meta_bytes, (ext, data) in kept:
             with Image.open(io.BytesIO(data)) as im:
                 stored = np.asarray(im.convert("RGB")).astype(np.int16)
             try:
                 image, _ = rebuild(json.loads(meta_bytes), renderer)
-            except (ProgramChanged, KeyError, ValueError, ProcmemError) as e:
+            except ProgramChanged as e:
+                # the proof is unavailable in this checkout, not disproven: reported, not a violation
+                changed.append(f"{where}: {e}")
+                continue
+            except (KeyError, ValueError, ProcmemError) as e:
                 audit.fail(f"{where}: cannot be rebuilt from its JSON ({e})")
                 continue
             diff = int(np.abs(image.astype(np.int16) - stored).max()) if image.shape == stored.shape else 999
@@ -243,7 +250,8 @@ def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
     finally:
         if own:
             renderer.close()
-    return {"checked": len(kept), "exact": exact}
+    return {"checked": len(kept), "exact": exact, "program_changed": len(changed),
+            "first_program_changed": changed[:3]}
 
 
 def audit_export(export, shard_dir=None, progress: bool = True, rebuild: int = 0, seed: int = 0,

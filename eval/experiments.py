@@ -242,8 +242,10 @@ def run_compartment(rundir, export=None, shards=None, rebuild: int = 8, seed: in
     rows = [[k, r[k]] for k in ("verdict", "shards", "samples", "programs", "library_programs",
                                 "generated_programs", "violations") if k in r]
     if "rebuilt" in r:
-        rows.append(["rebuilt from JSON, pixel-identical",
-                     f"{r['rebuilt']['exact']} of {r['rebuilt']['checked']}"])
+        rb = r["rebuilt"]
+        rows.append(["rebuilt from JSON, pixel-identical", f"{rb['exact']} of {rb['checked']}"
+                     + (f" ({rb['program_changed']} not rebuildable: program text changed since)"
+                        if rb["program_changed"] else "")])
     md = ("## Compartmentalisation audit\n\nEvery training image must come from a program "
           "(lib/... or gen/<v>/<seed>) recorded in its shard sample; no paths, no real images.\n\n"
           + markdown_table(["measure", "value"], rows))

@@ -39,7 +39,7 @@ def test_generated_shards_pass(shard_set, tmp_path, renderer):
     r = audit_export(_export(tmp_path, shard_set), progress=False, rebuild=3, renderer=renderer)
     assert r["verdict"] == "pass", r["first_violations"]
     assert r["shards"] == 2 and r["samples"] == 6 and r["violations"] == 0
-    assert r["rebuilt"] == {"checked": 3, "exact": 3}  # re-rendered from JSON, pixel-identical
+    assert r["rebuilt"]["checked"] == r["rebuilt"]["exact"] == 3  # re-rendered, pixel-identical
     assert r["programs"] >= 1 and r["programs"] == r["library_programs"] + r["generated_programs"]
 
 
@@ -83,13 +83,17 @@ def test_image_that_its_programs_do_not_make_fails(shard_set, tmp_path, renderer
     (key, members), = list(sh.read_shard(bad / "shaders-000000.tar"))[:1]
     # a well-formed sample whose JSON is a real program's, but whose pixels are not its output
     img = sh.encode_image(np.full((64, 64, 3), 77, np.uint8))
+    # and one whose program text no longer matches the hash it recorded: unprovable, not wrong
+    meta = json.loads(members["json"])
+    meta["sources"][0]["source_sha256"] = "0" * 16
     entry = sh.write_shard(bad / sh.shard_name("shaders", 2),
-                           [("000002000000", {"png": img, "json": members["json"]})])
+                           [("000002000000", {"png": img, "json": members["json"]}),
+                            ("000002000001", {"png": members["png"], "json": sh.encode_json(meta)})])
     entry["index"] = 2
     sh.record_shard(bad, json.loads((bad / "manifest.json").read_text())["config"], entry)
-    r = audit_shards(bad, progress=False, rebuild=7, renderer=renderer)
+    r = audit_shards(bad, progress=False, rebuild=8, renderer=renderer)
     assert r["verdict"] == "fail" and r["violations"] == 1
-    assert r["rebuilt"] == {"checked": 7, "exact": 6}
+    assert (r["rebuilt"]["checked"], r["rebuilt"]["exact"], r["rebuilt"]["program_changed"]) == (8, 6, 1)
     assert "differs from the stored image" in r["first_violations"][0]
 
 
