@@ -9,6 +9,7 @@ import pytest
 from generators.render import (RenderInputError, Renderer, ShaderCompileError, parse_size,
                                random_params)
 from shaders import registry
+from procmem.errors import ProcmemError
 from shaders.program import PARAM_COUNT, Program, ProgramError
 
 
@@ -158,3 +159,11 @@ def test_torch_users_can_import_triton_after_rendering():
                          timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "(1, 8, 8, 3)" in res.stdout
+
+
+def test_missing_egl_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("GLCONTEXT_LINUX_LIBEGL", "/nonexistent/libEGL.so.1")
+    r = Renderer(size=8)
+    with pytest.raises(ProcmemError, match="could not create an EGL.*install Mesa's EGL"):
+        r.render(VERTICAL, [0.0], np.zeros((1, PARAM_COUNT)))
+    r.close()
