@@ -1,0 +1,30 @@
+"""procmem.atomic: all-or-nothing writes with ordinary permissions."""
+
+import os
+import stat
+
+import pytest
+
+from procmem.atomic import atomic_open, atomic_write_json, sha256_bytes, sha256_file
+
+
+def test_written_file_has_the_mode_open_would_give(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"b": 1, "a": 2})
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o644
+    assert (tmp_path / "a.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+    assert sha256_file(tmp_path / "a.json") == sha256_bytes((tmp_path / "a.json").read_bytes())
+
+
+def test_failure_leaves_target_untouched_and_no_temporary(tmp_path):
+    target = tmp_path / "x.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target) as f:
+            f.write(b"new, half written")
+            raise RuntimeError("killed mid-write")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]
