@@ -38,9 +38,7 @@ class HierarchicalClassifier:
     def __init__(self, memory, taxonomy: Taxonomy, k: int = 10, max_reference: int = 2000,
                  seed: int = 0):
         self.taxonomy, self.k = taxonomy, int(k)
-        ids = memory.ids
-        labels = memory.labels
-        vecs = np.concatenate([v for _, v in memory.iter_vectors()]) if len(ids) else np.empty((0, memory.dim))
+        _, vecs, labels = memory.arrays()
         rng = np.random.default_rng(seed)
         self._members: dict = {}
         self._reference: dict = {}

@@ -52,18 +52,15 @@ class LinearProbe:
         return out
 
     def proba(self, x, temperature: float = 1.0) -> np.ndarray:
-        z = self.logits(x) / temperature
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logits(x), temperature)
 
 
-def memory_training_set(memory):
-    """(ids, vectors, labels) of every item, in id order."""
-    parts = list(memory.iter_vectors())
-    ids = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-    x = np.concatenate([p[1] for p in parts]) if parts else np.empty((0, memory.dim), np.float32)
-    return ids, x, memory.labels_of(ids)
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax(logits / temperature), computed stably in float64."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def knn_loss_weights(memory, k: int = 10, alpha: float = 1.0, rule: str = "softmax",
@@ -80,7 +77,7 @@ def knn_loss_weights(memory, k: int = 10, alpha: float = 1.0, rule: str = "softm
 def fit_probe(memory, *, knn_weighted: bool = False, k: int = 10, alpha: float = 1.0,
               C: float = 1.0) -> LinearProbe:
     """A linear probe on the memory, optionally with Jia et al.'s kNN-weighted loss."""
-    ids, x, y = memory_training_set(memory)
+    ids, x, y = memory.arrays()
     w = None
     if knn_weighted:
         wid, w = knn_loss_weights(memory, k, alpha)

@@ -15,14 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from memory.parametric import memory_training_set
-
-
-def _softmax(z: np.ndarray, temperature: float) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64) / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+from memory.parametric import softmax
 
 
 class ResMem:
@@ -35,8 +28,8 @@ class ResMem:
 
     def fit(self) -> "ResMem":
         """Compute and store every item's residual r_i = onehot(y_i) - softmax(f(x_i)/T)."""
-        ids, x, y = memory_training_set(self.memory)
-        p = _softmax(self.logits(x), self.temperature)
+        ids, x, y = self.memory.arrays()
+        p = softmax(self.logits(x), self.temperature)
         r = -p
         r[np.arange(len(y)), y] += 1.0
         self.memory.set_residuals(ids, r)
@@ -45,7 +38,7 @@ class ResMem:
     def predict_proba(self, queries) -> np.ndarray:
         """softmax(f(x)/T) + sum_j w_j r_j (rows may leave [0, 1]; argmax is the decision)."""
         q = np.asarray(queries, dtype=np.float32)
-        base = _softmax(self.logits(q), self.temperature)
+        base = softmax(self.logits(q), self.temperature)
         sims, nn = self.memory.search(q, self.k)
         d = np.sqrt(np.clip(2.0 - 2.0 * sims.astype(np.float64), 0.0, None))
         logw = np.where(nn >= 0, -d / self.sigma, -np.inf)

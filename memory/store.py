@@ -645,6 +645,13 @@ class VisualMemory:
             out.extend(r[0] for r in self._conn.execute(q, chunk))
         return np.frombuffer(b"".join(out), dtype="<f4").reshape(-1, self.dim)
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids [N], vectors [N, D], labels [N]) of every item in id order, read from SQLite."""
+        parts = list(self.iter_vectors())
+        if not parts:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32), np.empty(0, np.int64)
+        return self._ids.copy(), np.concatenate([v for _, v in parts]), self._labels.copy()
+
     def iter_vectors(self, batch: int = 50_000):
         """(ids, vectors) batches over the whole store in id order, from SQLite."""
         for chunk in _chunks(self._ids.tolist(), batch):
