@@ -6,7 +6,8 @@ distribution, and the kNN-weighted training loss.
   validation data in the paper, 0.5 here as the neutral default);
 - kNN-weighted loss: each training item's cross-entropy is multiplied by
   1 + alpha * (-log p_knn(y_i | x_i)), with p_knn leave-one-out (the item's own match is
-  skipped), so items the memory finds hard weigh more (Jia et al. Eq. 4).
+  skipped), so items the memory finds hard weigh more (Jia et al. Eq. 4; alpha = 1 and k = 10
+  here, the paper tunes both).
 
 p_knn is the normalised vote of memory.voting (softmax rule, tau = 0.07, as Wu et al. /
 Caron et al.'s kNN). The probe is scikit-learn's multinomial logistic regression (per-item

@@ -6,7 +6,8 @@ decision when the decision is wrong and the neighbour voted for the (wrong) pred
 Hard pruning removes items with v >= threshold (an unlearning receipt is issued); soft pruning
 keeps them but multiplies their vote by gamma = d / (c + v), c = 1, d = 1.75 (gamma = 1 when
 v = 0). The counts are stored in SQLite and recomputed after every edit, so a removed item
-never appears in them.
+never appears in them. The self-query uses k = 10 and rank voting by default (the rule
+and k the memory classifies with); both are options.
 """
 
 from __future__ import annotations

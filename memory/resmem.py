@@ -4,7 +4,8 @@ A base model f is kept; the memory stores, per item, the residual
 r_i = onehot(y_i) - softmax(f(x_i) / T). A query's prediction adds its neighbours' residuals:
 p(x) = softmax(f(x) / T) + sum_j w_j r_j over the k nearest items, with
 w_j = exp(-d_j / sigma) / sum_l exp(-d_l / sigma), d the Euclidean distance between unit
-vectors (Yang et al. Sec. 3). With k = 1 a training item's prediction is its one-hot label:
+vectors (Yang et al. Sec. 3; sigma = 0.1, T = 1 and k = 10 are this project's defaults: the
+paper tunes them per data set). With k = 1 a training item's prediction is its one-hot label:
 the memory memorises exactly what the model did not learn. Residuals live in SQLite beside
 their items, so removing an item removes its residual.
 """
