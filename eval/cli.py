@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 ENCODER_HELP = ("encoder to evaluate (repeatable): procmem:<export> (a `procmem pretrain export`), "
-                "random:<arch>:<img_size>:<seed> (same architecture untrained: the floor a "
-                "learned encoder must clear), timm:<arch>:<weights.safetensors>[:size] (any "
+                "random:<export>[:seed] (that export's architecture untrained: the floor a "
+                "learned encoder must clear) or random:<arch>:<img_size>:<seed>, timm:<arch>:<weights.safetensors>[:size] (any "
                 "timm model from a local file; nothing is downloaded) or pixels[:size[:patch]] "
                 "(raw pixels, default 32: the baseline). Default: pixels")
 DATASET_HELP = ("classification set: cifar10, imagenette or pneumoniamnist (from the shared "

@@ -5,7 +5,8 @@ and `patch_features(images) -> float32 [N, h, w, D]` (pretrain.encoder.Encoder's
 Specs on the command line:
 
 - `procmem:<export path or name>`: an exported procmem encoder (`Encoder.load`);
-- `random:<arch>:<img_size>:<seed>`: the same architecture at random init (`Encoder.random`);
+- `random:<arch>:<img_size>:<seed>`: an architecture at random init (`Encoder.random`);
+- `random:<export>[:<seed>]`: an export's own architecture (timm kwargs included) at random init;
 - `timm:<arch>:<weights.safetensors>[:<img_size>]`: any timm model from a local weights file;
 - `pixels[:<size>[:<patch>]]`: raw pixels, the baseline every learned encoder must beat.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -87,7 +89,10 @@ def make_encoder(spec: str):
     try:
         if kind == "pixels":
             return PixelEncoder(*(int(p) for p in parts))
-        if kind == "random":
+        if kind == "random" and (len(parts) == 1 or (
+                len(parts) == 2 and Path(parts[0].removesuffix(".json") + ".json").is_file())):
+            enc = random_like(parts[0], int(parts[1]) if len(parts) > 1 else 0)
+        elif kind == "random":
             arch, size, seed = parts
             enc = _pretrain_encoder().random(arch, int(size), int(seed))
         elif kind == "procmem":
@@ -96,10 +101,27 @@ def make_encoder(spec: str):
         else:
             arch, path, *size = parts
             return timm_file_encoder(arch, path, int(size[0]) if size else None)
-        enc.name = encoder_name(enc)  # Encoder has no display name of its own
+        if not getattr(enc, "name", None):
+            enc.name = encoder_name(enc)  # Encoder has no display name of its own
         return enc
     except ValueError as e:
         raise EncoderError(f"bad encoder spec {spec!r}: {e}") from e
+
+
+def random_like(export, seed: int = 0):
+    """The architecture of an encoder export (arch, timm kwargs, image size) at random init:
+    the baseline that isolates what pretraining added."""
+    from pretrain.encoder import encoder_files
+
+    _, meta_path = encoder_files(export)
+    if not meta_path.is_file():
+        raise EncoderError(f"random:{export}: no export description {meta_path}; give "
+                           "random:<export> or random:<arch>:<img_size>:<seed>")
+    meta = json.loads(meta_path.read_text())
+    kwargs = {k: v for k, v in meta.get("timm_kwargs", {}).items() if k != "img_size"}
+    enc = _pretrain_encoder().random(meta["arch"], int(meta["image_size"]), seed, **kwargs)
+    enc.name = f"random-like-{Path(meta_path).stem}-{seed}"
+    return enc
 
 
 def _pretrain_encoder():
@@ -169,7 +191,13 @@ def slug(text: str) -> str:
 
 def cache_path(cache_dir, encoder, dataset, kind: str = "embed") -> Path:
     """The cache file for (encoder fingerprint, data set fingerprint, kind)."""
-    key = hashlib.sha256(f"{encoder.fingerprint}|{dataset.fingerprint()}|{kind}".encode()).hexdigest()
+    meta = getattr(encoder, "meta", None) or {}
+    # the fingerprint of a random init names arch, size and seed but not its timm kwargs
+    # (patch size ...), so the architecture description joins the key
+    arch = json.dumps({k: meta.get(k) for k in ("arch", "timm_kwargs", "image_size", "mean", "std")},
+                      sort_keys=True, default=str)
+    key = hashlib.sha256(f"{encoder.fingerprint}|{arch}|{dataset.fingerprint()}|{kind}".encode()
+                         ).hexdigest()
     return Path(cache_dir) / f"{slug(encoder_name(encoder))}-{slug(dataset.name)}-{kind}-{key[:16]}.npz"
 
 

@@ -125,13 +125,16 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
         maps[en] = [seg.pca_rgb(pf[i]) for i in shown]
     plots.pca_maps(pictures_dir(rundir) / "segment-pca-maps.png", segset.images[shown],
                    segset.masks[shown], maps, segset.num_classes)
-    headers = ["encoder", "grid"] + [f"R^2 (PCA {c})" for c in components] + \
+    headers = ["encoder", "grid"] + [f"R^2 (PCA {c}; noise ~{c}/(cells-1))" for c in components] + \
         ["in-context mIoU", f"kNN mIoU (k={k})"]
-    rows = [[en, "x".join(map(str, r["grid"]))] + [f"{r[f'r2_pca{c}']['r2']:.3f}" for c in components]
+    rows = [[en, "x".join(map(str, r["grid"]))]
+            + [f"{r[f'r2_pca{c}']['r2']:.3f} ({c / max(r['grid'][0] * r['grid'][1] - 1, 1):.3f})"
+               for c in components]
             + [pct(r["in_context"]["miou"]), pct(r["knn"]["miou"])] for en, r in results.items()]
     md = (f"## Segmentation ({segset.name}, {n} images)\n\nZero-shot R^2: per image, label "
           "fractions on the patch grid fitted linearly from the first n PCA components of the "
-          "patch features, averaged over images (eval/segmentation.py).\n\n"
+          "patch features, averaged over images (eval/segmentation.py). In brackets: the R^2 that "
+          "noise features reach on that grid (n / (cells - 1)); compare encoders on equal grids.\n\n"
           + markdown_table(headers, rows))
     write_result(rundir, "segment", {"results": results, "images": n}, md)
     return results

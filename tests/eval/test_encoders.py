@@ -26,7 +26,8 @@ def test_pixel_encoder_interface():
 
 
 @pytest.mark.parametrize("spec, match", [("resnet", "unknown encoder spec"),
-                                         ("random:vit_tiny_patch16_224", "bad encoder spec"),
+                                         ("random:vit_tiny_patch16_224", "no export description"),
+                                         ("random:vit_tiny_patch16_224:32", "bad encoder spec"),
                                          ("pixels:10:4", "multiple"),
                                          ("timm:vit_tiny_patch16_224:/nope.pt", "safetensors"),
                                          ("timm:vit_tiny_patch16_224:/nope.safetensors", "does not exist")])
@@ -101,3 +102,10 @@ def test_procmem_export_spec(random_vit, tmp_path):
     assert np.allclose(enc.embed(x), random_vit.embed(x), atol=1e-5)
     with pytest.raises(Exception, match="missing"):
         E.make_encoder(f"procmem:{tmp_path / 'absent'}")
+    # the export's own architecture at random init (seed 0 = random_vit's weights)
+    like = E.make_encoder(f"random:{tmp_path / 'enc'}")
+    assert like.fingerprint.startswith("random:vit_tiny_patch16_224:32")
+    assert E.encoder_name(like) == "random-like-enc-0"
+    assert np.allclose(like.embed(x), random_vit.embed(x), atol=1e-5)
+    with pytest.raises(E.EncoderError, match="no export description"):
+        E.make_encoder(f"random:{tmp_path / 'absent'}")
