@@ -13,9 +13,11 @@ Shaders-21k set), made from a seed instead of collected.
 
 Design rules that keep >= 99% of seeds useful (docs/benchmarks.md, "Program grammar"):
 every pattern returns a value in [0, 1] with a contrast stretch tuned to its own
-distribution; combiners keep that range; colour maps have a minimum amplitude; spatial
-frequencies are bounded so no pattern is flat or sub-pixel noise; loops have
-compile-time bounds and a cost budget caps the expensive parts.
+distribution; combiners keep that range; colour maps have a minimum amplitude or a dark
+and a light end; spatial frequencies are bounded, lowered by the transforms' zoom, and
+the zoom itself is capped (MAX_ZOOM, one radial map at most), so no picture is flat or
+sub-pixel noise; loops have compile-time bounds and a cost budget (COST_BUDGET, measured
+part costs) swaps out expensive parts.
 
 Reproducible: only `random.Random(seed).random()` drives choices, numbers are printed
 with fixed precision, so the same (seed, version) gives byte-identical text anywhere.
@@ -622,5 +624,5 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         joined += f" by {patterns[2]}"
     desc = f"{' -> '.join(used_t) or 'camera'} | {joined} | {colour}"
     return check(Program(id=pid, source=text, family="generated", tags=tuple(b.tags),
-                         description=desc, meta={"cost": b.cost, "seed": seed,
+                         description=desc, meta={"cost": b.cost, "zoom": b.zoom, "seed": seed,
                                                  "version": version}))

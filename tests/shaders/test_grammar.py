@@ -72,7 +72,7 @@ def test_composition_depth_varies_with_seed():
 
 
 def test_every_part_is_used_and_cost_is_bounded():
-    """The grammar reaches each of its parts, and the cost budget keeps programs cheap."""
+    """The grammar reaches each of its parts; zoom and cost budgets hold."""
     progs = [grammar.generate(s) for s in range(400)]
     tags = {t for p in progs for t in p.tags}
     expected = ({f"transform:{n}" for n in grammar.TRANSFORMS}
@@ -80,6 +80,10 @@ def test_every_part_is_used_and_cost_is_bounded():
                 | {f"colour:{n}" for n in grammar.COLOURS}
                 | {f"combine:{n}" for n in grammar.COMBINERS})
     assert expected <= tags, expected - tags
+    for p in progs:
+        assert p.meta["zoom"] <= grammar.MAX_ZOOM, p.id
+        assert len([t for t in p.tags if t in {"transform:polar", "transform:logpolar",
+                                               "transform:kaleido"}]) <= 1, p.id
     costs = np.array([p.meta["cost"] for p in progs])
     assert costs.max() <= 1.25 * grammar.COST_BUDGET
     assert np.median(costs) <= 0.5 * grammar.COST_BUDGET
