@@ -263,5 +263,5 @@ float gr_julia(vec2 z, vec2 c) {
         trap = min(trap, m);
         if (m > 256.0) return sqrt(clamp((float(i) + 1.0 - log2(log2(m) * 0.5)) / 32.0, 0.0, 1.0));
     }
-    return 0.5 * sqrt(trap);
+    return min(0.5 * sqrt(trap), 1.0);
 }
