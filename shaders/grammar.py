@@ -439,6 +439,7 @@ COMBINERS = {
     "bands": (_joined(lambda b, x, y: f"fract({x} + {y} * {_f(b.u(0.5, 1.5))})"), 0.6),
     "modulate": (_j_modulate, 1.5),
     "select": (_j_select, 0.0),  # never drawn for two patterns; always for three
+    "figure": (_j_select, 1.2),  # two patterns and a big shape picking between them
 }
 """Combiners and their relative frequency for two patterns (three always `select`)."""
 
@@ -527,6 +528,8 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
     n_transforms = b.weighted([(0, 1.0), (1, 2.5), (2, 2.0), (3, 0.8)])
     n_patterns = b.weighted([(1, 2.0), (2, 2.5), (3, 0.8)])
     op = {1: None, 2: _weighted(b, COMBINERS), 3: "select"}[n_patterns]
+    if op == "figure":
+        n_patterns = 3
     colour = _weighted(b, COLOURS)
 
     # camera: per-image rotation, zoom and shift, so one program yields many images
@@ -557,7 +560,7 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
     transform_cost = b.cost
     for k in range(n_patterns):
         name = _weighted(b, PATTERNS)
-        if k == 2 and b.u() < 0.6:
+        if k == 2 and (op == "figure" or b.u() < 0.6):
             name = "blob"  # a figure on a ground: one big shape picks between two textures
         cost_before = b.cost
         body = PATTERNS[name][0](b)
@@ -619,8 +622,8 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
         + "\n    ".join(main) + "\n}",
         "",
     ])
-    joined = (f" {op} " if op != "select" else " / ").join(patterns[:2])
-    if op == "select":
+    joined = (f" {op} " if op not in ("select", "figure") else " / ").join(patterns[:2])
+    if op in ("select", "figure"):
         joined += f" by {patterns[2]}"
     desc = f"{' -> '.join(used_t) or 'camera'} | {joined} | {colour}"
     return check(Program(id=pid, source=text, family="generated", tags=tuple(b.tags),
