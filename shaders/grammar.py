@@ -508,6 +508,49 @@ def _field(b, op: str | None) -> list[str]:
     return COMBINERS[op][0](b)
 
 
+def _transforms(b, n: int, warp: list[str]) -> list[str]:
+    """Draw up to `n` coordinate transforms, appending their GLSL to `warp`; their names."""
+    used = []
+    for _ in range(n):
+        name = _weighted(b, TRANSFORMS)
+        # no repeats, and one radial map at most: a second one's singularity inside the
+        # first's wedge or band makes sub-pixel noise, not structure
+        if name in used or (name in _RADIAL and _RADIAL & set(used)):
+            continue
+        before = (b.cost, b.zoom, len(b.tags))
+        lines = TRANSFORMS[name][0](b)
+        if b.zoom > MAX_ZOOM:  # magnifies too much on top of the others: leave it out
+            b.cost, b.zoom = before[:2]
+            del b.tags[before[2]:]
+            continue
+        used.append(name)
+        warp += lines
+    for t in used or ["none"]:
+        b.tags.append(f"transform:{t}")
+    return used
+
+
+def _patterns(b, n: int, op: str | None, copies: int) -> tuple[list[str], list[str]]:
+    """Draw `n` patterns within the cost budget: their names and `patK` GLSL functions."""
+    names, funcs = [], []
+    transform_cost = b.cost
+    for k in range(n):
+        name = _weighted(b, PATTERNS)
+        if k == 2 and (op == "figure" or b.u() < 0.6):
+            name = "blob"  # a figure on a ground: one big shape picks between two textures
+        cost_before = b.cost
+        body = PATTERNS[name][0](b)
+        if transform_cost + (b.cost - transform_cost) * copies > COST_BUDGET:
+            # over budget: a cheap pattern instead (its cost is ~1 ms)
+            b.cost = cost_before
+            name = b.pick(["stripes", "checker", "hex", "rings"])
+            body = PATTERNS[name][0](b)
+        names.append(name)
+        funcs.append(f"float pat{k}(vec2 p) {{\n    " + "\n    ".join(body) + "\n}")
+        b.tags.append(f"pattern:{name}")
+    return names, funcs
+
+
 def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
     """The program `gen/<version>/<seed>`: same (seed, version), same text, any machine."""
     if version not in VERSIONS:
@@ -534,44 +577,11 @@ def generate(seed: int, version: str = GRAMMAR_VERSION) -> Program:
 
     # camera: per-image rotation, zoom and shift, so one program yields many images
     warp = [f"p = rot2({b.P()} * 6.283) * p * {b.p(0.7, 1.4)} + {b.offset(0.35)};"]
-    used_t = []
-    for _ in range(n_transforms):
-        name = _weighted(b, TRANSFORMS)
-        # no repeats, and one radial map at most: a second one's singularity inside the
-        # first's wedge or band makes sub-pixel noise, not structure
-        if name in used_t or (name in _RADIAL and _RADIAL & set(used_t)):
-            continue
-        before = (b.cost, b.zoom, len(b.tags))
-        lines = TRANSFORMS[name][0](b)
-        if b.zoom > MAX_ZOOM:  # magnifies too much on top of the others: leave it out
-            b.cost, b.zoom = before[:2]
-            del b.tags[before[2]:]
-            continue
-        used_t.append(name)
-        warp += lines
-    for t in used_t or ["none"]:
-        b.tags.append(f"transform:{t}")
-
-    patterns = []
-    funcs = []
+    used_t = _transforms(b, n_transforms, warp)
     # per-channel colour evaluates the patterns 2x (two patterns or more: one each, and
     # their combination) or 3x (one pattern, at three nearby places)
     copies = (2 if n_patterns > 1 else 3) if colour == "channels" else 1
-    transform_cost = b.cost
-    for k in range(n_patterns):
-        name = _weighted(b, PATTERNS)
-        if k == 2 and (op == "figure" or b.u() < 0.6):
-            name = "blob"  # a figure on a ground: one big shape picks between two textures
-        cost_before = b.cost
-        body = PATTERNS[name][0](b)
-        if transform_cost + (b.cost - transform_cost) * copies > COST_BUDGET:
-            # over budget: a cheap pattern instead (its cost is ~1 ms)
-            b.cost = cost_before
-            name = b.pick(["stripes", "checker", "hex", "rings"])
-            body = PATTERNS[name][0](b)
-        patterns.append(name)
-        funcs.append(f"float pat{k}(vec2 p) {{\n    " + "\n    ".join(body) + "\n}")
-        b.tags.append(f"pattern:{name}")
+    patterns, funcs = _patterns(b, n_patterns, op, copies)
     field_body = _field(b, op)
 
     post = []
