@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from memory.topk import topk
+
 
 def similarities(queries: np.ndarray, memory: np.ndarray) -> np.ndarray:
     """Inner products [Q, N] in float32 (cosine for unit vectors)."""
@@ -23,33 +25,8 @@ def topk_from_sims(sims: np.ndarray, k: int, valid: np.ndarray | None = None
 
     `valid` (bool [N]) excludes memory columns (leave-one-out, removed items).
     """
-    q, n = sims.shape
-    sims = np.asarray(sims, np.float32)
-    if valid is not None:
-        sims = np.where(valid[None, :], sims, -np.inf)
-        n_valid = int(valid.sum())
-    else:
-        n_valid = n
-    kk = min(k, n_valid)
-    out_s = np.zeros((q, k), np.float32)
-    out_i = np.full((q, k), -1, np.int64)
-    if kk == 0:
-        return out_s, out_i
-    if kk < n:
-        part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-        thresh = np.take_along_axis(sims, part, axis=1).min(axis=1, keepdims=True)
-        # everything at or above the k-th value is a candidate (ties at the boundary included)
-        cand_mask = sims >= thresh
-        width = int(cand_mask.sum(axis=1).max())
-        cand = np.argsort(~cand_mask, axis=1, kind="stable")[:, :width]
-    else:
-        cand = np.broadcast_to(np.arange(n), (q, n))
-    cs = np.take_along_axis(sims, cand, axis=1)
-    # candidates sit in ascending index order, so a stable sort on -similarity breaks ties by index
-    order = np.argsort(-cs, axis=1, kind="stable")[:, :kk]
-    out_i[:, :kk] = np.take_along_axis(cand, order, axis=1)
-    out_s[:, :kk] = np.take_along_axis(sims, out_i[:, :kk], axis=1)
-    return out_s, out_i
+    s, i = topk(sims, k, valid=valid)
+    return np.where(i >= 0, s, 0.0).astype(np.float32), i
 
 
 def exact_topk(queries: np.ndarray, memory: np.ndarray, k: int, block: int = 1024

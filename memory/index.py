@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from memory.errors import MemoryStoreError
+from memory.topk import topk
 
 KINDS = ("flat", "ivfpq", "numpy", "torch")
 
@@ -261,14 +262,10 @@ class NumpyIndex(Index):
         n = self.ntotal
         if n == 0 or q == 0:
             return sims_out, ids_out
-        kk = min(k, n)
         for start in range(0, q, 1024):  # bound the [q, N] score matrix
-            s = self._scores(queries[start:start + 1024])
-            part = np.argpartition(-s, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (len(s), 1))
-            ps = np.take_along_axis(s, part, axis=1)
-            order = _order(ps, self._ids[part])
-            sims_out[start:start + len(s), :kk] = np.take_along_axis(ps, order, axis=1)
-            ids_out[start:start + len(s), :kk] = self._ids[np.take_along_axis(part, order, axis=1)]
+            s, cols = topk(self._scores(queries[start:start + 1024]), k, keys=self._ids)
+            sims_out[start:start + len(s)] = s
+            ids_out[start:start + len(s)] = np.where(cols >= 0, self._ids[np.clip(cols, 0, None)], -1)
         return sims_out, ids_out
 
     def ids(self):
