@@ -104,7 +104,9 @@ class Encoder:
             torch.manual_seed(seed)
             model = create_backbone(arch, drop_path_rate=0.0, **kwargs)
         meta = cls.describe(model, arch, kwargs, img_size, seed=seed)
-        return cls(model, meta, f"random:{arch}:{img_size}:{seed}", device)
+        # Extra timm kwargs (e.g. patch_size=8) change the model, so they enter the fingerprint.
+        extra = "".join(f":{k}={timm_kwargs[k]}" for k in sorted(timm_kwargs))
+        return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device)
 
     @classmethod
     def from_spec(cls, spec: str, device: str | None = None, batch_size: int = 64) -> "Encoder":

@@ -59,7 +59,7 @@ def test_random_encoder_is_seeded_and_named():
     a = Encoder.random("vit_tiny_patch16_224", 32, seed=1, patch_size=8, depth=1)
     b = Encoder.random("vit_tiny_patch16_224", 32, seed=1, patch_size=8, depth=1)
     c = Encoder.random("vit_tiny_patch16_224", 32, seed=2, patch_size=8, depth=1)
-    assert a.fingerprint == "random:vit_tiny_patch16_224:32:1"
+    assert a.fingerprint == "random:vit_tiny_patch16_224:32:1:depth=1:patch_size=8"
     x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
     assert np.allclose(a.embed(x), b.embed(x)) and not np.allclose(a.embed(x), c.embed(x))
 
@@ -106,3 +106,4 @@ def test_pretrain_command_explains_missing_arguments(capsys):
 
     sub = build_parser()._subparsers._group_actions[0].choices["pretrain"]
     assert "DINO" in sub.format_help() and "export RUN" in sub.format_help()
+
