@@ -116,16 +116,16 @@ def check_batch(program, times, params) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_llvm_users_first() -> None:
-    """Import triton before llvmpipe starts, when torch is loaded (or about to be).
+    """Import triton (when installed) before llvmpipe starts.
 
     Mesa llvmpipe and triton each bundle LLVM; importing triton after an llvmpipe context
     exists segfaults (seen with torch 2.14 / triton, Mesa 22.3: timm -> torchvision ->
-    torch._dynamo -> triton). The other order is safe, so a process that has torch loaded
-    imports triton now (~0.3 s); a process that never imports torch pays nothing.
+    torch._dynamo -> triton), whether or not torch was loaded before rendering began. The
+    other order is safe, and triton's import costs ~0.2 s once per process without pulling
+    in torch, so every rendering process pays it up front.
     """
-    if "torch" in sys.modules and "triton" not in sys.modules:
-        if importlib.util.find_spec("triton") is not None:
-            importlib.import_module("triton")
+    if "triton" not in sys.modules and importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")
 
 
 class _Compiled:
