@@ -44,10 +44,14 @@ def shard_urls(directory: str | Path) -> list[str]:
     if not (d / "manifest.json").is_file():
         raise DataError(f"--data {directory}: no manifest.json, so this is not a shard set "
                         "(contract 4); generate one with `procmem generate`")
-    urls = sorted(str(p) for p in d.glob("*.tar"))
+    from generators.shards import read_manifest
+
+    # Only the shards the manifest lists: a stray or half-made tar in the folder is not data.
+    names = [e["name"] for e in read_manifest(d)["shards"]]
+    urls = sorted(str(d / n) for n in names if (d / n).is_file())
     if not urls:
-        raise DataError(f"--data {directory}: manifest.json but no .tar shards; "
-                        "finish generating the shard set first")
+        raise DataError(f"--data {directory}: its manifest.json lists no finished .tar shards; "
+                        "finish generating the shard set first (`procmem generate` resumes)")
     return urls
 
 

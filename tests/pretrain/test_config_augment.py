@@ -54,3 +54,13 @@ def test_multicrop_sizes_and_collation(tiny_cfg):
     assert x.dtype == torch.float32 and -3 < x.mean() < 3
     # the two global views differ (random crops/jitter), as multi-crop needs
     assert not torch.equal(samples[0][0], samples[0][1])
+
+
+def test_shard_urls_are_the_manifests_not_every_tar(tmp_path):
+    from pretrain.data import shard_urls
+    from tests.pretrain.tinydata import write_tiny_shards
+
+    write_tiny_shards(tmp_path, shards=2, per_shard=2)
+    listed = shard_urls(tmp_path)
+    (tmp_path / "stray-000099.tar").write_bytes(b"not a shard of this set")
+    assert shard_urls(tmp_path) == listed and len(listed) == 2
