@@ -75,7 +75,8 @@ def test_non_finite_loss_stops_with_the_step(tiny_shards, tmp_path):
 
 
 def test_corrupt_shards_are_skipped_with_a_warning(tmp_path):
-    d = write_tiny_shards(tmp_path / "shards", shards=1, per_shard=8)
+    # six shards in the manifest, five of them then damaged on disk
+    d = write_tiny_shards(tmp_path / "shards", shards=6, per_shard=8)
     good = (d / "shaders-000000.tar").read_bytes()
     for i in (1, 2, 3):  # not tars at all
         (d / f"shaders-00000{i}.tar").write_bytes(b"this is not a tar archive %d" % i * 50)
