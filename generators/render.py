@@ -115,6 +115,11 @@ def check_batch(program, times, params) -> tuple[np.ndarray, np.ndarray]:
     return times, params
 
 
+DEFAULT_CACHE_SIZE = 128
+"""Compiled programs kept per renderer: more than the hand library (61), so generation
+from the library never recompiles; a compiled llvmpipe program costs well under a MB."""
+
+
 def _load_llvm_users_first() -> None:
     """Import triton (when installed) before llvmpipe starts.
 
@@ -155,7 +160,8 @@ class Renderer:
     (GPU) where the EGL backend supports it (also GLCONTEXT_DEVICE_INDEX).
     """
 
-    def __init__(self, size=256, cache_size: int = 32, device_index: int | None = None):
+    def __init__(self, size=256, cache_size: int = DEFAULT_CACHE_SIZE,
+                 device_index: int | None = None):
         if cache_size < 1:
             raise RenderInputError(f"cache_size must be >= 1, got {cache_size}")
         self.size = parse_size(size)

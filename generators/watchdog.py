@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from generators.render import Renderer, check_batch, parse_size
+from generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
 from procmem.errors import ProcmemError
 from shaders.program import Program
 
@@ -127,7 +127,8 @@ def _cleanup(state: dict) -> None:
 class SafeRenderer:
     """`Renderer.render` in a killable child process with a per-call deadline (contract 2)."""
 
-    def __init__(self, size=256, cache_size: int = 32, device_index: int | None = None,
+    def __init__(self, size=256, cache_size: int = DEFAULT_CACHE_SIZE,
+                 device_index: int | None = None,
                  base_timeout: float = BASE_TIMEOUT, per_image_timeout: float = PER_IMAGE_TIMEOUT,
                  startup_timeout: float = STARTUP_TIMEOUT):
         self.size = parse_size(size)
