@@ -90,3 +90,28 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     np.savez(bad, features=np.zeros((3, 4), np.float32))
     code, _, err = run(capsys, "add", mem, "--embeddings", str(bad))
     assert code == 2 and "labels" in err
+
+
+def test_build_and_classify_from_images_with_an_encoder(tmp_path, capsys):
+    """The images + encoder path: an ImageFolder embedded by a (random, tiny) ViT."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "folder"
+    for c, colour in enumerate([(220, 30, 30), (30, 30, 220)]):
+        (data / f"class{c}").mkdir(parents=True)
+        for i in range(6):
+            img = np.clip(np.array(colour) + rng.normal(0, 20, (32, 32, 3)), 0, 255)
+            Image.fromarray(img.astype(np.uint8)).save(data / f"class{c}" / f"{i}.png")
+    model = "random:vit_tiny_patch16_224:32:0"
+    mem = str(tmp_path / "mem")
+    assert main(["memory", "build", mem, "--model", model, "--data", str(data)]) == 0
+    assert main(["memory", "info", mem]) == 0
+    info = capsys.readouterr().out
+    assert model in info and "12" in info
+    assert main(["memory", "classify", mem, "--model", model, "--data", str(data), "-k", "3"]) == 0
+    assert main(["memory", "verify", mem]) == 0
+    # another encoder's vectors are refused by name
+    assert main(["memory", "classify", mem, "--model", "random:vit_tiny_patch16_224:32:1",
+                 "--data", str(data)]) == 2
+    assert "random:vit_tiny_patch16_224:32:1" in capsys.readouterr().err
