@@ -1,14 +1,15 @@
-"""Top-1 accuracy of queries against a live VisualMemory: search, labels of the neighbours, vote.
+"""Top-1 accuracy of queries against a live VisualMemory.
 
 Shared by the unlearning audit and the adding-classes experiment, which both measure a
-memory before and after an edit. Decisions use memory.voting (the one implementation).
+memory before and after an edit. Decisions come from memory.decisions.decide (search ->
+labels -> memory.voting), the memory's own decision path.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from memory.voting import predict, vote
+from memory.decisions import decide
 
 
 def memory_predictions(memory, queries, k: int = 20, rule: str = "plurality",
@@ -17,9 +18,7 @@ def memory_predictions(memory, queries, k: int = 20, rule: str = "plurality",
     if len(queries) == 0:
         return np.zeros(0, np.int64)
     sims, ids = memory.search(queries, max(1, min(k, len(memory))))
-    labels = memory.labels_of(ids)
-    sims = np.where(ids >= 0, sims, 0.0)
-    return predict(vote(labels, sims, rule, num_classes or memory.num_classes))
+    return decide(memory, sims, ids, rule, num_classes=num_classes).pred
 
 
 def memory_accuracy(memory, queries, labels, k: int = 20, rule: str = "plurality",
