@@ -140,6 +140,14 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_compartment)
 
+    from eval import orderings  # standard library only at import
+
+    p = es.add_parser("orderings", help="the papers' orderings: every process x seed vs "
+                      "random init and pixels, with confidence intervals",
+                      description=orderings.HELP)
+    orderings.add_arguments(p)
+    p.set_defaults(func=_orderings)
+
     p = es.add_parser("report", help="one static HTML page of a run's tables and pictures")
     p.add_argument("rundir", help="run directory written by the other eval commands")
     p.set_defaults(func=_report)
@@ -261,6 +269,12 @@ def _compartment(args):
                         progress=not args.quiet)
     _done(args, "compartment")
     return 0 if r["verdict"] == "pass" else 1
+
+
+def _orderings(args):
+    from eval.orderings import run_from_args
+
+    return run_from_args(args)
 
 
 def _report(args):
