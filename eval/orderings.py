@@ -456,7 +456,8 @@ def bar_charts(pictures: Path, summary: dict, models: list[str]) -> list[Path]:
             ax.grid(axis="y", alpha=0.3)
         for ax in axes.ravel()[len(metrics):]:
             ax.axis("off")
-        fig.suptitle(f"{fam}: mean over seeds, {int(100 * CONFIDENCE)}% CI", fontsize=10)
+        fig.suptitle(f"{fam}: mean over seeds, {int(100 * CONFIDENCE)}% CI", fontsize=10,
+                     y=1.02)
         paths.append(_save(fig, pictures / f"orderings-{fam}.png"))
     return paths
 
