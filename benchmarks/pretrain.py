@@ -35,7 +35,7 @@ from pretrain.train import Trainer  # noqa: E402
 def make_shards(directory: Path) -> Path:
     from generators import jobs
 
-    cfg = jobs.GenerateConfig(process="kml-mixup", resolution=64, num_images=500, shard_size=125)
+    cfg = jobs.GenerateConfig(process="kml-mixup", res=64, num_images=500, shard_size=125)
     jobs.run(cfg, directory, progress=False)
     return directory
 
@@ -61,10 +61,10 @@ class ReferenceLoop:
     def wrapper(model, x: list[torch.Tensor]) -> torch.Tensor:
         idx_crops = torch.cumsum(torch.unique_consecutive(
             torch.tensor([inp.shape[-1] for inp in x]), return_counts=True)[1], 0)
-        start_idx, output = 0, torch.empty(0)
+        start_idx, output = 0, None
         for end_idx in idx_crops:
             _out = model.backbone(torch.cat(x[start_idx:end_idx]))
-            output = torch.cat((output, _out))
+            output = _out if output is None else torch.cat((output, _out))
             start_idx = end_idx
         return model.head(output)
 
@@ -76,9 +76,10 @@ class ReferenceLoop:
             if i == 0:
                 param_group["weight_decay"] = sched.wd[it]
         epoch = it // sched.steps_per_epoch
-        teacher_output = self.wrapper(self.teacher, images[:2])
-        student_output = self.wrapper(self.student, images)
-        loss = self.loss(student_output, teacher_output, float(sched.teacher_temp[epoch]))
+        with self.t.autocast():  # dino: torch.cuda.amp.autocast(fp16_scaler is not None)
+            teacher_output = self.wrapper(self.teacher, images[:2])
+            student_output = self.wrapper(self.student, images)
+            loss = self.loss(student_output, teacher_output, float(sched.teacher_temp[epoch]))
         if not math.isfinite(loss.item()):
             raise SystemExit(f"Loss is {loss.item()}, stopping training")
         self.optimizer.zero_grad()
@@ -102,11 +103,12 @@ class ReferenceLoop:
         return loss.item()
 
 
-def as_reference_input(batch: list[torch.Tensor], b: int, mean, std) -> list[torch.Tensor]:
+def as_reference_input(batch: list[torch.Tensor], b: int, mean, std,
+                       device: torch.device) -> list[torch.Tensor]:
     """procmem's grouped uint8 batch -> dino's list of normalised per-crop float tensors."""
     crops = []
     for group in batch:
-        x = normalize(group, mean, std)
+        x = normalize(group.to(device, non_blocking=True), mean, std)
         crops += list(x.split(b))
     return crops
 
@@ -126,7 +128,10 @@ def main() -> None:
     cfg = load_config(args.preset, ["optim.warmup_epochs=0", *args.overrides])
     trainer = Trainer(cfg, str(data), Path(tmp.name) / "run", progress=False)
     b = trainer.batch
-    print(machine_header({
+    dev = trainer.dist.device
+    gpu = {"gpu": torch.cuda.get_device_name(dev), "bf16": cfg["run"]["bf16"]} \
+        if dev.type == "cuda" else {}
+    print(machine_header({**gpu,
         "preset": f"{args.preset} {' '.join(args.overrides)}",
         "batch": b, "crops": f"2x{cfg['crops']['global_size']}px + "
                              f"{cfg['crops']['local_number']}x{cfg['crops']['local_size']}px",
@@ -143,7 +148,7 @@ def main() -> None:
     reference = ReferenceLoop(trainer)
     mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
     trainer.train_step(fixed[0])  # untimed warm-up of each loop: allocator, oneDNN
-    reference.step(as_reference_input(fixed[0], b, mean, std))  # primitives, AdamW state
+    reference.step(as_reference_input(fixed[0], b, mean, std, dev))  # primitives, AdamW state
     times = {"procmem": 0.0, "reference": 0.0}
     n = {"procmem": 0, "reference": 0}
     for r in range(args.rounds):
@@ -154,7 +159,7 @@ def main() -> None:
                     t = time.perf_counter()
                     trainer.train_step(batch)
                 else:
-                    ref_in = as_reference_input(batch, b, mean, std)  # dino's loader did this
+                    ref_in = as_reference_input(batch, b, mean, std, dev)  # dino's loader did this
                     t = time.perf_counter()
                     reference.step(ref_in)
                 times[name] += time.perf_counter() - t
@@ -174,6 +179,8 @@ def main() -> None:
         ["reference dino loop (fixed batches)", ref_ips, "1.00x"],
         ["procmem end to end (loader + step)", e2e_ips, f"{e2e_ips / train_ips:.2f}x step alone"],
     ]))
+    if dev.type == "cuda":
+        print(f"\npeak GPU memory: {torch.cuda.max_memory_allocated(dev) / 2**30:.1f} GiB")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     tmp.cleanup()
 

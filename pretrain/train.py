@@ -103,6 +103,7 @@ class Trainer:
         self.ckpt_path = self.out / CHECKPOINT_NAME
         self.data_spec = data_spec
         self.progress = progress
+        self.tensorboard = tensorboard
         self.dist = setup_distributed(cfg["run"]["device"])
         if cfg["run"]["threads"] > 0:
             torch.set_num_threads(cfg["run"]["threads"])
@@ -190,6 +191,12 @@ class Trainer:
             self.log.flush()
             plot_curves(self.out)
 
+    def autocast(self):
+        """bf16 autocast on CUDA when run.bf16 (the paper's fp16 + scaler, without the scaler)."""
+        if self.dist.device.type == "cuda" and self.cfg["run"]["bf16"]:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def train_step(self, crops: list[torch.Tensor]) -> tuple[float, dict]:
         """One DINO update on a multi-crop batch (uint8 tensors, one per crop size)."""
         cfg, dev = self.cfg, self.dist.device
@@ -197,9 +204,7 @@ class Trainer:
         apply_schedule(self.optimizer, vals["lr"], vals["wd"])
         mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
         crops = [normalize(c.to(dev, non_blocking=True), mean, std) for c in crops]
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                    if dev.type == "cuda" and cfg["run"]["bf16"] else contextlib.nullcontext())
-        with autocast:
+        with self.autocast():
             with torch.no_grad():
                 teacher_out = self.teacher([crops[0][: 2 * self.batch]])
             student_out = self.student_ddp(crops)
@@ -234,7 +239,7 @@ class Trainer:
                 "world_size": self.dist.world, "procmem_version": procmem.__version__})
         if self.step >= self.total:
             return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None}
-        log = self.log = MetricsLog(self.out, self.step, tensorboard=True) if main else None
+        log = self.log = MetricsLog(self.out, self.step, tensorboard=self.tensorboard) if main else None
         loader = make_loader(self.data_spec, cfg, self.batch,
                              pin_memory=self.dist.device.type == "cuda", start_step=self.step)
         bar = tqdm(total=self.total, initial=self.step, disable=not (main and self.progress),
