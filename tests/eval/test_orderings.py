@@ -53,7 +53,11 @@ def test_verdicts_and_claims():
     assert claims["procedural > random init (kNN)"]["verdict"] == "inconclusive"
     assert "kml-mixup" in claims["procedural > random init (kNN)"]["note"]
     assert claims["NIGHTS above random init"]["verdict"] == "not tested"
+    from procmem.paths import REPO_ROOT
+
+    listed = (REPO_ROOT / "docs" / "results.md").read_text()
     for c in od.CLAIMS:  # the table docs/results.md lists: sourced, about known models
+        assert f"| {c.name} | {c.statement} |" in listed
         assert ("Baradad" in c.source or "Rodriguez" in c.source) and c.family in (
             "knn", "linear", "nights", "camvid")
         assert set(c.better + c.worse) <= set(od.PROCESSES + od.BASELINES)
