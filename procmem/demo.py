@@ -12,7 +12,7 @@ killed demo resumes where it stopped when run again):
 5. `memory`    real images that ship with dependencies (scikit-learn's digits, scikit-image's
                `lfw_subset` faces and non-faces; or `--data FOLDER`), 20% of each class held
                back as queries: a VisualMemory of the rest, the queries classified by kNN
-               voting (against the same architecture untrained and raw pixels), one decision
+               voting (against the same network before pretraining), one decision
                with its neighbours, one class forgotten with its receipt, the store verified;
 6. `privacy`   the exact privacy audit of the memory (eval.privacy);
 7. `compartment` the audit that every training image came from a program (eval.compartment);
@@ -273,23 +273,23 @@ def stage_export(out: Path, state: State, trained: dict) -> dict:
 
 
 class Encoders:
-    """The three encoders compared, made on first use (torch only when needed)."""
+    """The encoders compared, made on first use: the export, and its architecture at random
+    init with the training's seed (the very network pretraining started from)."""
 
-    def __init__(self, export: str, size: int):
-        self.export, self.size = export, size
+    def __init__(self, export: str):
+        self.export = export
         self._made: dict = {}
 
     def get(self, which: str):
         if which not in self._made:
-            from eval.encoders import PixelEncoder, make_encoder, random_like
+            from eval.encoders import make_encoder, random_like
 
             self._made[which] = {"pretrained": lambda: make_encoder(f"procmem:{self.export}"),
-                                 "random init": lambda: random_like(self.export, 0),
-                                 "raw pixels": lambda: PixelEncoder(min(32, self.size))}[which]()
+                                 "random init": lambda: random_like(self.export, 0)}[which]()
         return self._made[which]
 
 
-ENCODER_ROLES = ("pretrained", "random init", "raw pixels")
+ENCODER_ROLES = ("pretrained", "random init")
 
 
 def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, k: int,
@@ -392,8 +392,9 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
         f"## Classifying held-back real images with the visual memory\n\n"
         f"{len(mem_set)} memory images in {len(names)} classes, {len(qry_set)} held-back queries "
         f"({HELD_BACK:.0%} of each class); {RULE} voting over the k={k} nearest neighbours. "
-        "The same images and vote with two baselines: the pretrained encoder's architecture at "
-        "random init (what pretraining added is the difference) and raw pixels.\n\n"
+        "The same images and vote with the baseline: the pretrained encoder's architecture at "
+        "random init, the network pretraining started from (what pretraining added is the "
+        "difference).\n\n"
         + markdown_table(["encoder", "top-1 accuracy (%)", "top-5 accuracy (%)"],
                          [[r, pct(accuracy[r]), pct(top5[r])] for r in ENCODER_ROLES])
         + f"\n\nNeighbour grid: one query per class (green: right), its nearest memory images.\n\n"
@@ -538,7 +539,7 @@ def run(args) -> int:
     shards = stage_shards(out, state, args.images, res, args.workers)
     trained = stage_pretrain(out, state, cfg, shards)
     export = stage_export(out, state, {"pretrain": trained, "config": cfg})
-    encoders = Encoders(export["name"], res)
+    encoders = Encoders(export["name"])
     cache = out / "cache"
     mem = stage_memory(out, state, encoders, mem_set, qry_set, args.k, forget, export, cache)
     privacy = stage_privacy(out, state, encoders, mem_set, qry_set, args.k,
@@ -581,10 +582,8 @@ def print_summary(out: Path, report: Path, shards: dict, trained: dict, export: 
         f"  {pct(a['pretrained'])}% accuracy: of {mem['queries']} held-back real images, the share whose "
         f"class the memory's {mem['rule']} vote over the k={mem['k']} nearest of "
         f"{mem['memory_items']} stored images got right (chance ~{pct(1 / len(mem['classes']))}%)",
-        f"  {pct(a['random init'])}% accuracy with the same architecture untrained: "
-        f"pretraining on procedural images added {100 * gain:+.1f} points",
-        f"  {pct(a['raw pixels'])}% accuracy with raw pixels as vectors: the baseline without any "
-        "network (small, centred images like digits are easy for pixels)",
+        f"  {pct(a['random init'])}% accuracy with the same network before pretraining (random "
+        f"init, same seed): pretraining on procedural images added {100 * gain:+.1f} points",
         f"  forgot {f['removed']} {f['name']!r} items: receipt "
         f"{'passed' if mem['receipt_passed'] else 'FAILED'} (removed vectors not searchable, "
         "not in any file of the memory, not in pruning counts); store verify "

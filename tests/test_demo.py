@@ -64,7 +64,7 @@ def test_demo_end_to_end(first):
     # the memory: held-back accuracy for the pretrained encoder and both baselines
     s = state(out)
     mem = s["memory"]["summary"]
-    assert set(mem["accuracy"]) == {"pretrained", "random init", "raw pixels"}
+    assert set(mem["accuracy"]) == {"pretrained", "random init"}
     assert all(0.0 <= a <= 1.0 for a in mem["accuracy"].values())
     assert mem["queries"] == 24 and mem["memory_items"] == 96  # 10 per class, 20% held back
     assert mem["explained"]["neighbours"] and len(mem["explained"]["neighbours"]) == 10
