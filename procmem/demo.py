@@ -308,7 +308,8 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
     _stage(5, f"visual memory of {len(mem_set)} real images ({mem_set.num_classes} classes), "
               f"{len(qry_set)} held back as queries; then forgetting {names[forget]!r}")
     key = {"encoder": export["weights_sha256"], "memory": mem_set.fingerprint(),
-           "queries": qry_set.fingerprint(), "k": k, "rule": RULE, "forget": forget}
+           "queries": qry_set.fingerprint(), "k": k, "rule": RULE, "forget": forget,
+           "shown": "first right of the forgotten class"}
     if (s := state.done("memory", key)) and Path(s["receipt"]).is_file():
         return _skip(s, f"{mem_dir}, receipt {s['receipt']}")
     pics = pictures_dir(out)
@@ -333,7 +334,10 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
                 memory, queries, before = mem, qf, dec
             else:
                 mem.close()
-    shown = int(np.flatnonzero(y == forget)[0]) if (y == forget).any() else 0
+    # the decision shown: a query of the class to forget that the memory gets right, if any
+    candidates = [*np.flatnonzero((y == forget) & (before.pred == y)),
+                  *np.flatnonzero(y == forget), 0]
+    shown = int(candidates[0])
     explained = before.explain(shown, memory.label_names)
     _print_decision("a decision and its neighbours", qry_set.ids[shown], names[int(y[shown])],
                     explained)
