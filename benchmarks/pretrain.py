@@ -113,6 +113,34 @@ def as_reference_input(batch: list[torch.Tensor], b: int, mean, std,
     return crops
 
 
+def augment_cost(preset: str, overrides: list[str], images: int = 40) -> list[list]:
+    """Milliseconds per image of the multi-crop on one core, per backend, on the same images."""
+    import numpy as np
+    from PIL import Image
+
+    from pretrain.augment import BACKENDS, MultiCrop
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a DataLoader worker
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, (256, 256, 3), dtype=np.uint8) for _ in range(8)]
+    ms = {}
+    for rnd in range(2):  # alternate, so drift in machine load hits both
+        for b in BACKENDS if rnd == 0 else BACKENDS[::-1]:
+            mc = MultiCrop(load_config(preset, [*overrides, f"augment.backend={b}"]))
+            inputs = [Image.fromarray(a) if b == "pil" else torch.from_numpy(a).permute(2, 0, 1)
+                      for a in arrays]
+            mc(inputs[0])
+            t = time.perf_counter()
+            for i in range(images):
+                mc(inputs[i % len(inputs)])
+            ms.setdefault(b, []).append((time.perf_counter() - t) / images * 1000)
+    torch.set_num_threads(threads)
+    base = min(ms["tensor"])
+    return [[f"multi-crop, {b} backend ({preset})", f"{min(v):.1f} ms", f"{base / min(v):.2f}x tensor"]
+            for b, v in ms.items()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="shard set (default: generate 500 kml-mixup at 64 px)")
@@ -120,8 +148,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4, help="steps per loop per round")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--loader-batches", type=int, default=12)
+    ap.add_argument("--augment-only", action="store_true",
+                    help="only time the multi-crop per image on one core, per backend")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
+    if args.augment_only:
+        print(machine_header({"preset": args.preset, "images": "256 px noise, 1 thread"}))
+        print()
+        print(format_table(["measure", "per image", "ratio"],
+                           augment_cost(args.preset, args.overrides)))
+        return
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-pretrain-")
     data = Path(args.data) if args.data else make_shards(Path(tmp.name) / "shards")

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
         "grey_p": 0.2,
         "blur_p": [1.0, 0.1, 0.5],          # global 1, global 2, locals
         "blur_sigma": [0.1, 2.0],           # pixels, as PIL's radius in dino's utils.GaussianBlur
+        "backend": "pil",                   # pil (dino's, faster) or tensor (uint8 tensors)
         "solarize_p": 0.2,                  # second global view only
         "mean": [0.485, 0.456, 0.406],
         "std": [0.229, 0.224, 0.225],
@@ -225,6 +226,7 @@ def validate(cfg: dict) -> None:
         (cfg["optim"]["warmup_epochs"] <= cfg["schedule"]["epochs"],
          "optim.warmup_epochs must not exceed schedule.epochs"),
         (cfg["run"]["device"] in ("auto", "cpu", "cuda"), "run.device must be auto, cpu or cuda"),
+        (cfg["augment"]["backend"] in ("pil", "tensor"), "augment.backend must be pil or tensor"),
         (0 < cfg["probe"]["query_fraction"] < 1, "probe.query_fraction must be in (0, 1)"),
     ]
     for lo, hi in (cfg["crops"]["global_scale"], cfg["crops"]["local_scale"]):

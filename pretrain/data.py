@@ -77,9 +77,23 @@ class _Augment:
     def __call__(self, sample: dict) -> list[torch.Tensor]:
         for k in IMAGE_KEYS:
             if k in sample:
-                return self.multicrop(to_chw_uint8(sample[k]))
+                return self.multicrop(_crop_input(sample[k], self.multicrop.backend))
         raise ValueError(f"sample {sample.get('__key__')} from {sample.get('__url__')} "
                          f"has no image (keys {sorted(sample)})")
+
+
+def _crop_input(img, backend: str):
+    """A decoded image as MultiCrop's backend takes it, converting no more than needed."""
+    import numpy as np
+
+    if hasattr(img, "convert"):
+        return img
+    if backend == "pil" and isinstance(img, np.ndarray) and img.dtype == np.uint8 \
+            and img.ndim == 3 and img.shape[-1] == 3:
+        from PIL import Image
+
+        return Image.fromarray(img)
+    return to_chw_uint8(img)
 
 
 def to_chw_uint8(img) -> torch.Tensor:
@@ -111,7 +125,8 @@ def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):
         wds.WebDataset(urls, resampled=True, shardshuffle=False, nodesplitter=wds.split_by_node,
                        empty_check=False, handler=warn_and_skip)
         .shuffle(cfg["data"]["shuffle_buffer"])
-        .decode("torchrgb8", handler=warn_and_skip)
+        .decode("pil" if cfg["augment"]["backend"] == "pil" else "torchrgb8",
+                handler=warn_and_skip)
         .map(_Augment(cfg), handler=warn_and_skip)
         .batched(batch_per_rank, collation_fn=collate_crops, partial=False)
     )
@@ -124,7 +139,7 @@ class _AugmentImage:
         self.multicrop = MultiCrop(cfg)
 
     def __call__(self, image) -> list[torch.Tensor]:
-        return self.multicrop(to_chw_uint8(image))
+        return self.multicrop(_crop_input(image, self.multicrop.backend))
 
 
 def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):

@@ -56,6 +56,37 @@ def test_multicrop_sizes_and_collation(tiny_cfg):
     assert not torch.equal(samples[0][0], samples[0][1])
 
 
+@pytest.mark.parametrize("backend", ["pil", "tensor"])
+def test_multicrop_backends_take_pil_or_tensor_and_blur(tiny_cfg, backend):
+    from PIL import Image
+
+    from pretrain.config import load_config, set_key
+
+    cfg = load_config(None, [f"augment.backend={backend}", "crops.global_size=32",
+                             "crops.local_size=16", "crops.global_scale=[1.0,1.0]",
+                             "augment.jitter_p=0", "augment.grey_p=0", "augment.solarize_p=0",
+                             "augment.flip_p=0", "augment.blur_p=[1.0,0.0,0.0]",
+                             "augment.blur_sigma=[2.0,2.0]"])
+    set_key(cfg, "crops.local_number", 1, "test")
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    mc = MultiCrop(cfg)
+    for image in (Image.fromarray(noise), torch.from_numpy(noise).permute(2, 0, 1)):
+        g1, g2, loc = mc(image)
+        assert g1.dtype == g2.dtype == torch.uint8 and g1.shape == (3, 32, 32)
+        assert loc.shape == (3, 16, 16)
+        # full-scale crop at the same size is the image itself; only view 1 is blurred
+        assert torch.equal(g2, torch.from_numpy(noise).permute(2, 0, 1))
+        assert g1.float().std() < 0.5 * g2.float().std()
+
+
+def test_unknown_augment_backend_is_named(tiny_cfg):
+    from pretrain.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="augment.backend must be pil or tensor"):
+        load_config(None, ["augment.backend=opencv"])
+
+
 def test_shard_urls_are_the_manifests_not_every_tar(tmp_path):
     from pretrain.data import shard_urls
     from tests.pretrain.tinydata import write_tiny_shards
