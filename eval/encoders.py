@@ -50,6 +50,10 @@ def _rgb(images) -> np.ndarray:
 class PixelEncoder:
     """Raw pixels: resize to `size` x `size`, flatten, centre and L2-normalise.
 
+    A flat image (one colour) centres to zero; it gets the constant unit vector instead,
+    which is orthogonal to every centred image and identical for all flat images, so a
+    memory can store it (zero vectors are refused) and blank images find each other.
+
     Patch features are the raw RGB values of each `patch` x `patch` cell of the resized image
     (the "RGB" baseline of Rodriguez-Munoz et al. 2025, Table 2), scaled to [0, 1].
     """
@@ -66,7 +70,10 @@ class PixelEncoder:
         x = resize_images(_rgb(images), self.size).reshape(len(images), -1).astype(np.float32)
         x -= x.mean(axis=1, keepdims=True)
         n = np.linalg.norm(x, axis=1, keepdims=True)
-        return x / np.maximum(n, 1e-12)
+        flat = n[:, 0] < 1e-6
+        x[flat] = 1.0
+        n[flat] = np.sqrt(self.dim)
+        return x / n
 
     def patch_features(self, images) -> np.ndarray:
         x = resize_images(_rgb(images), self.size).astype(np.float32) / 255.0

@@ -25,6 +25,22 @@ def test_pixel_encoder_interface():
     assert E.encoder_name(enc) == "pixels-8" and enc.fingerprint == "pixels:8:4"
 
 
+def test_pixel_encoder_gives_flat_images_a_unit_vector_a_memory_accepts(tmp_path):
+    from memory.store import VisualMemory
+
+    enc = E.make_encoder("pixels:8:4")
+    images = _set(4).images
+    images[0] = 0
+    images[1] = 200
+    f = enc.embed(images)
+    assert np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-5)
+    assert np.isclose(f[0] @ f[1], 1, atol=1e-5)  # flat images find each other
+    assert abs(f[0] @ f[2]) < 1e-5  # and are unrelated to structured ones
+    mem = VisualMemory.create(tmp_path / "m", dim=enc.dim, fingerprint=enc.fingerprint)
+    mem.add(f, [0, 0, 1, 1])
+    assert len(mem) == 4
+
+
 @pytest.mark.parametrize("spec, match", [("resnet", "unknown encoder spec"),
                                          ("random:vit_tiny_patch16_224", "no export description"),
                                          ("random:vit_tiny_patch16_224:32", "bad encoder spec"),
