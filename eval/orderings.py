@@ -10,7 +10,7 @@ and raw pixels (deterministic: evaluated once). Every encoder is evaluated with
 on the real sets under the data root (missing sets are skipped with a note), per seed under
 `OUT/eval/s<seed>` with the feature cache `OUT/cache`. Over seeds each (model, metric) gets a
 mean and a 95% Student-t interval (n - 1 degrees of freedom); `CLAIMS`, the papers'
-orderings, are each checked as holds / does not hold / inconclusive (intervals overlap).
+orderings, are each checked as holds / does not hold / inconclusive (paired by seed).
 Results: `OUT/orderings.json`, `OUT/orderings.md`, `OUT/pictures/orderings-*.png`.
 
 Rerunning the same command resumes: complete shards, exports and evaluations are skipped.
@@ -124,14 +124,26 @@ def mean_ci(values, confidence: float = CONFIDENCE, deterministic: bool = False)
             "values": [float(x) for x in v]}
 
 
-def compare(a: dict, b: dict) -> str:
-    """Verdict on 'a > b' from two mean_ci results: holds (a's interval entirely above b's),
-    does not hold (entirely below), else inconclusive (overlap, or an interval is missing)."""
+def compare(a: dict, b: dict, confidence: float = CONFIDENCE) -> str:
+    """Verdict on 'a > b' from two mean_ci results: holds, does not hold, or inconclusive.
+
+    Two seeded models with one value per seed (same seeds, same order) are compared
+    *paired*: every model of seed s starts from the same initial weights (random init of
+    seed s), so the Student-t interval of the per-seed differences a_s - b_s decides (holds:
+    entirely above 0; does not hold: entirely below). Otherwise (a deterministic model such
+    as pixels, or unequal seeds) the two intervals must not overlap. A missing interval is
+    inconclusive.
+    """
     if a["low"] is None or b["low"] is None:
         return "inconclusive"
-    if a["low"] > b["high"]:
+    if not a["deterministic"] and not b["deterministic"] and a["n"] == b["n"] >= 2:
+        d = mean_ci([x - y for x, y in zip(a["values"], b["values"])], confidence)
+        lo, hi = d["low"], d["high"]
+    else:
+        lo, hi = a["low"] - b["high"], a["high"] - b["low"]
+    if lo > 0:
         return "holds"
-    if a["high"] < b["low"]:
+    if hi < 0:
         return "does not hold"
     return "inconclusive"
 

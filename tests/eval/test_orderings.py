@@ -41,6 +41,13 @@ def test_verdicts_and_claims():
     assert od.compare(a, b) == "holds" and od.compare(b, a) == "does not hold"
     assert od.compare(a, od.mean_ci([0.7, 0.9, 0.8])) == "inconclusive"  # overlapping
     assert od.compare(a, od.mean_ci([0.3])) == "inconclusive"             # no interval
+    # seeds share their initial weights: overlapping intervals, consistent per-seed gains
+    hi, lo = od.mean_ci([0.62, 0.725, 0.83]), od.mean_ci([0.60, 0.70, 0.80])
+    assert hi["low"] < lo["high"]
+    assert od.compare(hi, lo) == "holds" and od.compare(lo, hi) == "does not hold"
+    # against a deterministic model (pixels) the seeded interval must clear its value
+    assert od.compare(a, od.mean_ci([0.85], deterministic=True)) == "does not hold"
+    assert od.compare(a, od.mean_ci([0.81], deterministic=True)) == "inconclusive"
     assert od.combine(["holds", "holds"]) == "holds"
     assert od.combine(["holds", "inconclusive"]) == "inconclusive"
     assert od.combine(["holds", "does not hold"]) == "does not hold"
