@@ -224,6 +224,25 @@ def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -
         "manifest_sha256": sha256_file(shard_dir / "manifest.json"), "dir": str(shard_dir)})
 
 
+def _stale_run(run_dir: Path, cfg: dict, manifest_sha256: str) -> bool:
+    """Whether the demo's run directory was started with another recipe or shard set (which
+    the trainer would refuse to resume); a killed run of the same recipe is resumed instead."""
+    import json
+
+    import yaml
+
+    from pretrain.train import RESUMABLE_KEYS, RUN_INFO_NAME, config_changes
+
+    saved, info = run_dir / "config.yaml", run_dir / RUN_INFO_NAME
+    if not saved.is_file():
+        return False
+    old = yaml.safe_load(saved.read_text()) or {}
+    if any(not k.startswith(RESUMABLE_KEYS) for k in config_changes(old, cfg)):
+        return True
+    prov = json.loads(info.read_text()).get("provenance", {}) if info.is_file() else {}
+    return prov.get("manifest_sha256", manifest_sha256) != manifest_sha256
+
+
 def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
     from pretrain import config as config_mod
 
@@ -236,6 +255,10 @@ def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
         return _skip(s, f"step {s['step']}")
     from pretrain.train import pretrain
 
+    if _stale_run(run_dir, cfg, shards["manifest_sha256"]):
+        print(f"  {run_dir} holds a run of another recipe or shard set (an earlier demo): "
+              "starting it again")
+        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     result = pretrain(cfg, str(out / "shards"), run_dir, progress=True)
     if (run_dir / "curves.png").is_file():
@@ -273,8 +296,9 @@ def stage_export(out: Path, state: State, trained: dict) -> dict:
 
 
 class Encoders:
-    """The encoders compared, made on first use: the export, and its architecture at random
-    init with the training's seed (the very network pretraining started from)."""
+    """The encoders compared, made on first use: the export, its architecture at random
+    init with the training's seed (the very network pretraining started from), and raw
+    pixels (32 px, centred, unit norm: the baseline with no network at all)."""
 
     def __init__(self, export: str):
         self.export = export
@@ -285,11 +309,12 @@ class Encoders:
             from eval.encoders import make_encoder, random_like
 
             self._made[which] = {"pretrained": lambda: make_encoder(f"procmem:{self.export}"),
-                                 "random init": lambda: random_like(self.export, 0)}[which]()
+                                 "random init": lambda: random_like(self.export, 0),
+                                 "raw pixels": lambda: make_encoder("pixels:32:4")}[which]()
         return self._made[which]
 
 
-ENCODER_ROLES = ("pretrained", "random init")
+ENCODER_ROLES = ("pretrained", "random init", "raw pixels")
 
 
 def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, k: int,
@@ -309,7 +334,7 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
               f"{len(qry_set)} held back as queries; then forgetting {names[forget]!r}")
     key = {"encoder": export["weights_sha256"], "memory": mem_set.fingerprint(),
            "queries": qry_set.fingerprint(), "k": k, "rule": RULE, "forget": forget,
-           "shown": "first right of the forgotten class"}
+           "shown": "first right of the forgotten class", "baselines": ENCODER_ROLES[1:]}
     if (s := state.done("memory", key)) and Path(s["receipt"]).is_file():
         return _skip(s, f"{mem_dir}, receipt {s['receipt']}")
     pics = pictures_dir(out)
@@ -396,9 +421,9 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
         f"## Classifying held-back real images with the visual memory\n\n"
         f"{len(mem_set)} memory images in {len(names)} classes, {len(qry_set)} held-back queries "
         f"({HELD_BACK:.0%} of each class); {RULE} voting over the k={k} nearest neighbours. "
-        "The same images and vote with the baseline: the pretrained encoder's architecture at "
+        "The same images and vote with two baselines: the pretrained encoder's architecture at "
         "random init, the network pretraining started from (what pretraining added is the "
-        "difference).\n\n"
+        "difference), and raw pixels (no network).\n\n"
         + markdown_table(["encoder", "top-1 accuracy (%)", "top-5 accuracy (%)"],
                          [[r, pct(accuracy[r]), pct(top5[r])] for r in ENCODER_ROLES])
         + f"\n\nNeighbour grid: one query per class (green: right), its nearest memory images.\n\n"
@@ -588,6 +613,8 @@ def print_summary(out: Path, report: Path, shards: dict, trained: dict, export: 
         f"{mem['memory_items']} stored images got right (chance ~{pct(1 / len(mem['classes']))}%)",
         f"  {pct(a['random init'])}% accuracy with the same network before pretraining (random "
         f"init, same seed): pretraining on procedural images added {100 * gain:+.1f} points",
+        f"  {pct(a['raw pixels'])}% accuracy with raw pixels (32 px, no network): the floor a "
+        "useful encoder should clear",
         f"  forgot {f['removed']} {f['name']!r} items: receipt "
         f"{'passed' if mem['receipt_passed'] else 'FAILED'} (removed vectors not searchable, "
         "not in any file of the memory, not in pruning counts); store verify "

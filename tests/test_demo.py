@@ -64,7 +64,7 @@ def test_demo_end_to_end(first):
     # the memory: held-back accuracy for the pretrained encoder and both baselines
     s = state(out)
     mem = s["memory"]["summary"]
-    assert set(mem["accuracy"]) == {"pretrained", "random init"}
+    assert set(mem["accuracy"]) == {"pretrained", "random init", "raw pixels"}
     assert all(0.0 <= a <= 1.0 for a in mem["accuracy"].values())
     assert mem["queries"] == 24 and mem["memory_items"] == 96  # 10 per class, 20% held back
     assert mem["explained"]["neighbours"] and len(mem["explained"]["neighbours"]) == 10
@@ -125,6 +125,18 @@ def test_demo_with_image_folder(first, tmp_path):
     assert 0.0 <= mem["accuracy"]["pretrained"] <= 1.0
     with VisualMemory.open(out / "memory") as vm:
         assert set(vm.labels.tolist()) == {1} and vm.label_names[1] == "red"
+
+
+def test_demo_restarts_a_run_of_another_recipe(first, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(first[0], out)
+    # an earlier demo trained with another recipe: the trainer would refuse to resume it
+    rc, text, _ = demo("--out", str(out), *TINY, "--set", "optim.lr=0.001")
+    assert rc == 0, text
+    assert "holds a run of another recipe" in text
+    assert state(out)["pretrain"]["summary"]["step"] == 2
 
 
 @pytest.mark.parametrize("argv, message", [
