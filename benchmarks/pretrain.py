@@ -118,7 +118,8 @@ def augment_cost(preset: str, overrides: list[str], images: int = 40) -> list[li
     import numpy as np
     from PIL import Image
 
-    from pretrain.augment import BACKENDS, MultiCrop
+    from pretrain.augment import MultiCrop
+    from pretrain.config import AUGMENT_BACKENDS as BACKENDS
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a DataLoader worker

@@ -7,7 +7,7 @@ greyed (p 0.2) and blurred (p 1.0 / 0.1 / 0.5); the second global crop is also s
 training device, with the ImageNet mean/std dino uses.
 
 Two backends run the same transforms. `pil` (default) is dino's own: PIL images, PIL's
-GaussianBlur(radius) and PIL's HSV hue shift; about 1.8x faster per image on one core
+GaussianBlur(radius) and PIL's HSV hue shift; 1.43x faster per image on one core
 (docs/benchmarks.md), which matters because the loader, not the GPU, bounds a paper-preset
 run. `tensor` runs them on uint8 tensors (a truncated Gaussian kernel for the blur).
 """
@@ -18,8 +18,6 @@ import numpy as np
 import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import v2
-
-BACKENDS = ("pil", "tensor")
 
 
 class PILGaussianBlur(torch.nn.Module):
@@ -44,8 +42,24 @@ def _blur(p: float, sigma: tuple[float, float], backend: str) -> v2.Transform:
     return v2.RandomApply([v2.GaussianBlur(kernel_size=k, sigma=tuple(sigma))], p=p)
 
 
-def _pil_to_chw(img) -> torch.Tensor:
-    return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)).permute(2, 0, 1).contiguous()
+def to_chw_uint8(img) -> torch.Tensor:
+    """A decoded image (uint8 tensor CHW/HWC, numpy HWC/HW, or PIL) -> uint8 [3, H, W]."""
+    if not isinstance(img, torch.Tensor):
+        if hasattr(img, "convert") and img.mode != "RGB":
+            img = img.convert("RGB")
+        img = torch.from_numpy(np.array(img))
+        if img.ndim == 2:
+            img = img[..., None]
+        img = img.permute(2, 0, 1)
+    if img.ndim == 2:
+        img = img[None]
+    if img.shape[0] not in (1, 3) and img.shape[-1] in (1, 3):
+        img = img.permute(2, 0, 1)
+    if img.shape[0] == 1:
+        img = img.expand(3, -1, -1)
+    if img.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 image, got {img.dtype}")
+    return img.contiguous()
 
 
 class MultiCrop:
@@ -79,10 +93,10 @@ class MultiCrop:
 
             image = Image.fromarray(image.permute(1, 2, 0).numpy())
         elif self.backend == "tensor" and is_pil:
-            image = _pil_to_chw(image)
+            image = to_chw_uint8(image)
         crops = [self.global1(image), self.global2(image)]
         crops += [self.local(image) for _ in range(self.local_number)]
-        return [_pil_to_chw(c) for c in crops] if self.backend == "pil" else crops
+        return [to_chw_uint8(c) for c in crops] if self.backend == "pil" else crops
 
 
 def collate_crops(samples: list[list[torch.Tensor]]) -> list[torch.Tensor]:

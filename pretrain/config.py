@@ -19,6 +19,7 @@ import yaml
 from procmem.errors import ProcmemError
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations
 
 DEFAULTS: dict[str, Any] = {
     "model": {
@@ -226,7 +227,8 @@ def validate(cfg: dict) -> None:
         (cfg["optim"]["warmup_epochs"] <= cfg["schedule"]["epochs"],
          "optim.warmup_epochs must not exceed schedule.epochs"),
         (cfg["run"]["device"] in ("auto", "cpu", "cuda"), "run.device must be auto, cpu or cuda"),
-        (cfg["augment"]["backend"] in ("pil", "tensor"), "augment.backend must be pil or tensor"),
+        (cfg["augment"]["backend"] in AUGMENT_BACKENDS,
+         f"augment.backend must be {' or '.join(AUGMENT_BACKENDS)}"),
         (0 < cfg["probe"]["query_fraction"] < 1, "probe.query_fraction must be in (0, 1)"),
     ]
     for lo, hi in (cfg["crops"]["global_scale"], cfg["crops"]["local_scale"]):

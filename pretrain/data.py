@@ -16,7 +16,7 @@ import torch
 
 from procmem.atomic import sha256_file
 from procmem.errors import ProcmemError
-from pretrain.augment import MultiCrop, collate_crops
+from pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
 
 IMAGE_KEYS = ("png", "jpg", "jpeg")
 
@@ -94,26 +94,6 @@ def _crop_input(img, backend: str):
 
         return Image.fromarray(img)
     return to_chw_uint8(img)
-
-
-def to_chw_uint8(img) -> torch.Tensor:
-    """A decoded image (uint8 tensor CHW/HWC, numpy HWC/HW, or PIL) -> uint8 [3, H, W]."""
-    import numpy as np
-
-    if not isinstance(img, torch.Tensor):
-        img = torch.from_numpy(np.array(img.convert("RGB") if hasattr(img, "convert") else img))
-        if img.ndim == 2:
-            img = img[..., None]
-        img = img.permute(2, 0, 1)
-    if img.ndim == 2:
-        img = img[None]
-    if img.shape[0] not in (1, 3) and img.shape[-1] in (1, 3):
-        img = img.permute(2, 0, 1)
-    if img.shape[0] == 1:
-        img = img.expand(3, -1, -1)
-    if img.dtype != torch.uint8:
-        raise ValueError(f"expected uint8 image, got {img.dtype}")
-    return img.contiguous()
 
 
 def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):

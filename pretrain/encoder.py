@@ -19,7 +19,7 @@ import torch
 from procmem.atomic import sha256_file
 from procmem.errors import ProcmemError
 from pretrain.augment import normalize
-from pretrain.data import to_chw_uint8
+from pretrain.augment import to_chw_uint8
 from pretrain.model import create_backbone, patch_size_of
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
