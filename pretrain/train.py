@@ -10,6 +10,7 @@ Rerunning the same command in the same run directory resumes from its checkpoint
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 import procmem
 from procmem.atomic import atomic_write_json, atomic_write_text
@@ -88,6 +90,25 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def recipe_changes(old: dict, new: dict) -> list[str]:
+    """The changed config keys that stop a run from resuming (all but RESUMABLE_KEYS)."""
+    return [k for k in config_changes(old, new) if not k.startswith(RESUMABLE_KEYS)]
+
+
+def resumable_under(out_dir: str | Path, cfg: dict, data_spec: str) -> bool:
+    """Whether the run started in `out_dir` (if any) would resume under `cfg` and `data_spec`,
+    read from its config.yaml and run.json without loading weights: the Trainer's own test."""
+    out = Path(out_dir)
+    saved, info = out / "config.yaml", out / RUN_INFO_NAME
+    if not saved.is_file():
+        return True
+    if recipe_changes(yaml.safe_load(saved.read_text()) or {}, cfg):
+        return False
+    if info.is_file():
+        return json.loads(info.read_text())["provenance"] == data_provenance(data_spec, cfg)
+    return True
+
+
 def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -109,8 +130,7 @@ class Trainer:
             torch.set_num_threads(cfg["run"]["threads"])
         state = load_checkpoint(self.ckpt_path) if self.ckpt_path.exists() else None
         if state is not None:
-            changed = [k for k in config_changes(state["config"], cfg)
-                       if not k.startswith(RESUMABLE_KEYS)]
+            changed = recipe_changes(state["config"], cfg)
             if changed:
                 raise TrainingError(
                     f"run {self.out} was started with a different config ({', '.join(changed)}); "

@@ -224,25 +224,6 @@ def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -
         "manifest_sha256": sha256_file(shard_dir / "manifest.json"), "dir": str(shard_dir)})
 
 
-def _stale_run(run_dir: Path, cfg: dict, manifest_sha256: str) -> bool:
-    """Whether the demo's run directory was started with another recipe or shard set (which
-    the trainer would refuse to resume); a killed run of the same recipe is resumed instead."""
-    import json
-
-    import yaml
-
-    from pretrain.train import RESUMABLE_KEYS, RUN_INFO_NAME, config_changes
-
-    saved, info = run_dir / "config.yaml", run_dir / RUN_INFO_NAME
-    if not saved.is_file():
-        return False
-    old = yaml.safe_load(saved.read_text()) or {}
-    if any(not k.startswith(RESUMABLE_KEYS) for k in config_changes(old, cfg)):
-        return True
-    prov = json.loads(info.read_text()).get("provenance", {}) if info.is_file() else {}
-    return prov.get("manifest_sha256", manifest_sha256) != manifest_sha256
-
-
 def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
     from pretrain import config as config_mod
 
@@ -253,9 +234,9 @@ def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
     key = {"config": cfg, "shards": shards["manifest_sha256"]}
     if (s := state.done("pretrain", key)) and (run_dir / "checkpoint.pt").is_file():
         return _skip(s, f"step {s['step']}")
-    from pretrain.train import pretrain
+    from pretrain.train import pretrain, resumable_under
 
-    if _stale_run(run_dir, cfg, shards["manifest_sha256"]):
+    if not resumable_under(run_dir, cfg, str(out / "shards")):
         print(f"  {run_dir} holds a run of another recipe or shard set (an earlier demo): "
               "starting it again")
         shutil.rmtree(run_dir)
