@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,20 @@ class LabelledImages:
         return h.hexdigest()
 
 
+def fields_fingerprint(obj) -> str:
+    """sha256 over a data class's fields, arrays by shape, dtype and bytes: the content key of
+    a loaded set that has no labels-and-images form (NIGHTS triplets, segmentation sets)."""
+    h = hashlib.sha256()
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, np.ndarray):
+            h.update(repr((f.name, v.shape, str(v.dtype))).encode())
+            h.update(np.ascontiguousarray(v).data)
+        else:
+            h.update(repr((f.name, v)).encode())
+    return h.hexdigest()
+
+
 @dataclass
 class Triplets:
     """NIGHTS 2AFC triplets: reference, two distortions, and the human votes for each side."""
@@ -77,6 +91,8 @@ class Triplets:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    fingerprint = fields_fingerprint
 
 
 @dataclass
@@ -92,6 +108,8 @@ class SegmentationSet:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    fingerprint = fields_fingerprint
 
 
 def data_root(root: str | Path | None = None) -> Path:
