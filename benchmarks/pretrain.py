@@ -114,32 +114,57 @@ def as_reference_input(batch: list[torch.Tensor], b: int, mean, std,
 
 
 def augment_cost(preset: str, overrides: list[str], images: int = 40) -> list[list]:
-    """Milliseconds per image of the multi-crop on one core, per backend, on the same images."""
+    """Milliseconds per image of the loader's multi-crop on one core, per backend and per
+    place of the colour augmentations, on the same images; then the batched colour
+    augmentations (augment.photometric=device) on this machine's device, per image."""
     import numpy as np
     from PIL import Image
 
-    from pretrain.augment import MultiCrop
-    from pretrain.config import AUGMENT_BACKENDS as BACKENDS
+    from pretrain.augment import MultiCrop, collate_crops
+    from pretrain.photometric import BatchPhotometric
 
+    variants = [("pil", "loader"), ("tensor", "loader"), ("pil", "device")]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a DataLoader worker
     rng = np.random.default_rng(0)
     arrays = [rng.integers(0, 256, (256, 256, 3), dtype=np.uint8) for _ in range(8)]
-    ms = {}
-    for rnd in range(2):  # alternate, so drift in machine load hits both
-        for b in BACKENDS if rnd == 0 else BACKENDS[::-1]:
-            mc = MultiCrop(load_config(preset, [*overrides, f"augment.backend={b}"]))
-            inputs = [Image.fromarray(a) if b == "pil" else torch.from_numpy(a).permute(2, 0, 1)
+    ms: dict[tuple[str, str], list[float]] = {}
+    for rnd in range(2):  # alternate, so drift in machine load hits every variant
+        for backend, place in variants if rnd == 0 else variants[::-1]:
+            cfg = load_config(preset, [*overrides, f"augment.backend={backend}",
+                                       f"augment.photometric={place}"])
+            mc = MultiCrop(cfg)
+            inputs = [Image.fromarray(a) if backend == "pil" else torch.from_numpy(a).permute(2, 0, 1)
                       for a in arrays]
             mc(inputs[0])
             t = time.perf_counter()
             for i in range(images):
                 mc(inputs[i % len(inputs)])
-            ms.setdefault(b, []).append((time.perf_counter() - t) / images * 1000)
+            ms.setdefault((backend, place), []).append((time.perf_counter() - t) / images * 1000)
     torch.set_num_threads(threads)
-    base = min(ms["tensor"])
-    return [[f"multi-crop, {b} backend ({preset})", f"{min(v):.1f} ms", f"{base / min(v):.2f}x tensor"]
-            for b, v in ms.items()]
+    base = min(ms[("pil", "loader")])
+    where = {"loader": "colour in the loader", "device": "colour left to the device"}
+    rows = [[f"loader multi-crop, {b} backend, {where[p]} ({preset})", f"{min(v):.2f} ms",
+             f"{base / min(v):.2f}x pil + colour"] for (b, p), v in ms.items()]
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    n = 64
+    batch = collate_crops([mc(inputs[i % len(inputs)]) for i in range(n)])
+    batch = [g.to(dev) for g in batch]
+    colour = BatchPhotometric(cfg, n)
+    colour(batch, 0)  # warm-up
+    best = float("inf")
+    for step in range(1, 4):
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t = time.perf_counter()
+        colour(batch, step)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        best = min(best, (time.perf_counter() - t) / n * 1000)
+    rows.append([f"colour on the device ({dev.type}, {torch.get_num_threads()} threads, batch {n})",
+                 f"{best:.2f} ms", "per image, off the loader"])
+    return rows
 
 
 def main() -> None:
@@ -150,7 +175,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--loader-batches", type=int, default=12)
     ap.add_argument("--augment-only", action="store_true",
-                    help="only time the multi-crop per image on one core, per backend")
+                    help="only time the multi-crop per image on one core, per backend and "
+                         "place of the colour augmentations")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     if args.augment_only:

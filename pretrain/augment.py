@@ -68,20 +68,23 @@ class MultiCrop:
     def __init__(self, cfg: dict):
         c, a = cfg["crops"], cfg["augment"]
         self.backend = backend = a["backend"]
-        flip_jitter = [
-            v2.RandomHorizontalFlip(p=a["flip_p"]),
-            v2.RandomApply([v2.ColorJitter(*a["jitter"])], p=a["jitter_p"]),
-            v2.RandomGrayscale(p=a["grey_p"]),
-        ]
+        # augment.photometric=device: only the geometry here; pretrain.photometric does the rest
+        colour = a["photometric"] == "loader"
+        flip_jitter = [v2.RandomHorizontalFlip(p=a["flip_p"])]
+        if colour:
+            flip_jitter += [v2.RandomApply([v2.ColorJitter(*a["jitter"])], p=a["jitter_p"]),
+                            v2.RandomGrayscale(p=a["grey_p"])]
         bicubic = dict(interpolation=InterpolationMode.BICUBIC, antialias=True)
         g = v2.RandomResizedCrop(c["global_size"], scale=tuple(c["global_scale"]), **bicubic)
         sigma = tuple(a["blur_sigma"])
-        self.global1 = v2.Compose([g, *flip_jitter, _blur(a["blur_p"][0], sigma, backend)])
-        self.global2 = v2.Compose([g, *flip_jitter, _blur(a["blur_p"][1], sigma, backend),
-                                   v2.RandomSolarize(threshold=128, p=a["solarize_p"])])
-        self.local = v2.Compose([
+        blur = [_blur(p, sigma, backend) for p in a["blur_p"]] if colour else [None] * 3
+        solarize = v2.RandomSolarize(threshold=128, p=a["solarize_p"]) if colour else None
+        keep = lambda ts: v2.Compose([t for t in ts if t is not None])  # noqa: E731
+        self.global1 = keep([g, *flip_jitter, blur[0]])
+        self.global2 = keep([g, *flip_jitter, blur[1], solarize])
+        self.local = keep([
             v2.RandomResizedCrop(c["local_size"], scale=tuple(c["local_scale"]), **bicubic),
-            *flip_jitter, _blur(a["blur_p"][2], sigma, backend)])
+            *flip_jitter, blur[2]])
         self.local_number = c["local_number"]
 
     def __call__(self, image) -> list[torch.Tensor]:
@@ -118,7 +121,9 @@ def collate_crops(samples: list[list[torch.Tensor]]) -> list[torch.Tensor]:
 
 
 def normalize(x: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
-    """uint8 [B, 3, H, W] -> float32 (x / 255 - mean) / std, on x's device."""
+    """uint8 [B, 3, H, W] (or float already in [0, 1]) -> float32 (x / 255 - mean) / std,
+    on x's device."""
     m = torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
-    return (x.float().div_(255.0) - m) / s
+    x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+    return (x - m) / s

@@ -33,6 +33,10 @@ Recipe keys (paper default; why, after dino's main_dino.py help):
   crops.local_number 8   local crops (96 px, scale 0.05-0.4) next to 2 global (224 px, 0.4-1)
   schedule.steps_per_epoch  an epoch of the endless shard stream (2502 = ImageNet at 512)
 
+Departures, off by default (DINOv2, Oquab et al. 2023), against feature collapse in short runs:
+  loss.centering center  sinkhorn: teacher targets by 3 Sinkhorn-Knopp iterations, not the centre
+  loss.koleo_weight 0    0.1 (DINOv2's): KoLeo spreading term on the student's global CLS features
+
 Export the teacher afterwards:  procmem pretrain export RUN --out NAME
   -> NAME.safetensors + NAME.json, loadable with pretrain.encoder.Encoder.load(NAME).
 """

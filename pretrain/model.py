@@ -90,9 +90,11 @@ class MultiCropWrapper(nn.Module):
         self.backbone = backbone
         self.head = head
 
-    def forward(self, crops: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, crops: list[torch.Tensor], with_features: bool = False):
+        """Head outputs; with `with_features`, also the backbone's [N, D] features (KoLeo)."""
         feats = torch.cat([self.backbone(x) for x in crops])
-        return self.head(feats)
+        out = self.head(feats)
+        return (out, feats) if with_features else out
 
 
 def build_student_teacher(cfg: dict) -> tuple[MultiCropWrapper, MultiCropWrapper]:

@@ -32,9 +32,10 @@ from pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, sa
 from pretrain.curves import plot_curves
 from pretrain.data import data_provenance, make_loader
 from pretrain.encoder import Encoder
-from pretrain.loss import DINOLoss
+from pretrain.loss import DINOLoss, KoLeoLoss
 from pretrain.metrics import MetricsLog
 from pretrain.model import build_student_teacher
+from pretrain.photometric import BatchPhotometric
 from pretrain.schedules import Schedules
 from pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
                              param_groups)
@@ -91,7 +92,11 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 
 def recipe_changes(old: dict, new: dict) -> list[str]:
-    """The changed config keys that stop a run from resuming (all but RESUMABLE_KEYS)."""
+    """The changed config keys that stop a run from resuming (all but RESUMABLE_KEYS).
+
+    A key added to the defaults after `old` was saved counts as its default there, so a run
+    resumes across a procmem upgrade unless it is asked to use the new option."""
+    old = config_mod.with_defaults(old)
     return [k for k in config_changes(old, new) if not k.startswith(RESUMABLE_KEYS)]
 
 
@@ -107,6 +112,18 @@ def resumable_under(out_dir: str | Path, cfg: dict, data_spec: str) -> bool:
     if info.is_file():
         return json.loads(info.read_text())["provenance"] == data_provenance(data_spec, cfg)
     return True
+
+
+def compile_backbones(backend: str, *nets: torch.nn.Module) -> None:
+    """torch.compile each net's backbone in place (state_dict keys unchanged), with `backend`."""
+    import torch._dynamo
+
+    known = torch._dynamo.list_backends(exclude_tags=())
+    if backend not in known:
+        raise TrainingError(f"run.compile={backend!r} is not a torch.compile backend; use "
+                            f"inductor (GPUs), or '' to run eager (known: {', '.join(known)})")
+    for net in nets:
+        net.backbone.compile(backend=backend)
 
 
 def _seed_all(seed: int) -> None:
@@ -153,10 +170,18 @@ class Trainer:
         self.student, self.teacher = build_student_teacher(cfg)
         self.student.to(self.dist.device)
         self.teacher.to(self.dist.device)
+        if cfg["run"]["compile"]:
+            compile_backbones(cfg["run"]["compile"], self.student, self.teacher)
         ncrops = 2 + cfg["crops"]["local_number"]
-        self.loss = DINOLoss(cfg["model"]["out_dim"], ncrops, cfg["loss"]["student_temp"],
-                             cfg["loss"]["center_momentum"]).to(self.dist.device)
-        self.optimizer = torch.optim.AdamW(param_groups(self.student))
+        lo = cfg["loss"]
+        self.loss = DINOLoss(cfg["model"]["out_dim"], ncrops, lo["student_temp"],
+                             lo["center_momentum"], centering=lo["centering"]).to(self.dist.device)
+        self.koleo = KoLeoLoss() if lo["koleo_weight"] > 0 else None
+        self.photometric = (BatchPhotometric(cfg, self.batch, cfg["run"]["seed"], self.dist.rank)
+                            if cfg["augment"]["photometric"] == "device" else None)
+        # The fused CUDA kernel: the same update as dino's AdamW in one launch per group.
+        self.optimizer = torch.optim.AdamW(param_groups(self.student),
+                                           fused=self.dist.device.type == "cuda")
         self.step = 0
         if state is not None:
             self.student.load_state_dict(state["student"])
@@ -223,12 +248,23 @@ class Trainer:
         vals = self.sched.at(self.step)
         apply_schedule(self.optimizer, vals["lr"], vals["wd"])
         mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
-        crops = [normalize(c.to(dev, non_blocking=True), mean, std) for c in crops]
+        crops = [c.to(dev, non_blocking=True) for c in crops]
+        if self.photometric is not None:
+            crops = self.photometric(crops, self.step)
+        crops = [normalize(c, mean, std) for c in crops]
         with self.autocast():
             with torch.no_grad():
                 teacher_out = self.teacher([crops[0][: 2 * self.batch]])
-            student_out = self.student_ddp(crops)
-            loss = self.loss(student_out, teacher_out, vals["teacher_temp"])
+            if self.koleo is None:
+                student_out = self.student_ddp(crops)
+                loss = self.loss(student_out, teacher_out, vals["teacher_temp"])
+            else:  # DINOv2: KoLeo on each global view's CLS features, summed over the views
+                student_out, feats = self.student_ddp(crops, with_features=True)
+                globals_ = feats[: 2 * self.batch].chunk(2)
+                koleo = sum(self.koleo(g) for g in globals_)
+                vals["koleo"] = koleo.item()
+                loss = (self.loss(student_out, teacher_out, vals["teacher_temp"])
+                        + cfg["loss"]["koleo_weight"] * koleo)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingError(

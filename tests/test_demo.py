@@ -133,7 +133,7 @@ def test_demo_restarts_a_run_of_another_recipe(first, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(first[0], out)
     # an earlier demo trained with another recipe: the trainer would refuse to resume it
-    rc, text, _ = demo("--out", str(out), *TINY, "--set", "optim.lr=0.001")
+    rc, text, _ = demo("--out", str(out), *TINY, "--set", "optim.lr=0.002")
     assert rc == 0, text
     assert "holds a run of another recipe" in text
     assert state(out)["pretrain"]["summary"]["step"] == 2

@@ -115,3 +115,48 @@ def test_paper_preset_schedules():
     assert sch.wd[0] == pytest.approx(0.04) and sch.wd[-1] == pytest.approx(0.4, rel=1e-3)
     assert sch.momentum[0] == pytest.approx(0.996) and sch.momentum[-1] == pytest.approx(1, abs=1e-6)
     assert sch.at(0)["teacher_temp"] == sch.at(len(sch.lr) - 1)["teacher_temp"] == 0.04
+
+
+def test_sinkhorn_targets_are_distributions_that_use_every_prototype_equally():
+    from pretrain.loss import sinkhorn_knopp
+
+    torch.manual_seed(2)
+    B, K = 64, 16
+    # nearly identical logits (early training): softmax targets would all be alike
+    logits = torch.randn(1, K).repeat(B, 1) + 0.01 * torch.randn(B, K)
+    q = sinkhorn_knopp(logits, teacher_temp=0.04, iterations=3)
+    assert q.shape == (B, K)
+    assert torch.allclose(q.sum(1), torch.ones(B), atol=1e-5)        # rows are distributions
+    assert torch.allclose(q.sum(0), torch.full((K,), B / K), rtol=0.05)  # equipartition
+    softmax = F.softmax(logits / 0.04, dim=-1)
+    assert softmax.sum(0).max() > 0.5 * B                             # one prototype takes it all
+    # the loss uses it instead of the centre, and leaves the centre alone
+    loss = DINOLoss(K, 4, centering="sinkhorn")
+    out = loss(torch.randn(4 * B // 2, K), logits, teacher_temp=0.04)
+    assert torch.isfinite(out) and torch.equal(loss.center, torch.zeros(1, K))
+    with pytest.raises(ValueError, match="centering"):
+        DINOLoss(K, 4, centering="mean")
+
+
+def test_koleo_is_lower_for_spread_features_and_pushes_neighbours_apart():
+    from pretrain.loss import KoLeoLoss
+
+    torch.manual_seed(3)
+    koleo = KoLeoLoss()
+    spread = torch.eye(8)                                  # orthogonal: neighbours sqrt(2) apart
+    bunched = torch.ones(8, 8) + 0.01 * torch.randn(8, 8)  # all near one direction
+    assert koleo(spread).item() == pytest.approx(-np.log(np.sqrt(2)), abs=1e-5)
+    assert koleo(bunched) > koleo(spread) + 2
+    x = bunched.clone().requires_grad_(True)
+    koleo(x).backward()
+    step = F.normalize(x - 0.1 * x.grad, dim=-1)
+    assert koleo(step) < koleo(bunched)                    # a gradient step spreads them
+
+
+def test_multicrop_wrapper_returns_backbone_features_on_request(tiny_cfg):
+    _, teacher = build_student_teacher(tiny_cfg)  # no drop path: deterministic
+    x = torch.randn(2, 3, 32, 32)
+    out, feats = teacher([x], with_features=True)
+    assert torch.equal(out, teacher([x]))
+    assert torch.equal(feats, teacher.backbone(x))
+    assert feats.shape == (2, teacher.backbone.num_features)

@@ -158,3 +158,54 @@ def test_damaged_checkpoint_is_reported_not_overwritten(tiny_shards, tmp_path):
     with pytest.raises(CheckpointError, match="cannot be read.*delete it"):
         pretrain(load_config(None, TINY_OVERRIDES), str(tiny_shards), run, progress=False)
     assert (run / "checkpoint.pt").read_bytes() == b"half a checkpoint"
+
+
+@pytest.mark.parametrize("option", ["loss.centering=sinkhorn", "loss.koleo_weight=0.1",
+                                    "augment.photometric=device"])
+def test_departure_options_train(option, tiny_shards, tmp_path):
+    cfg = load_config(None, TINY_OVERRIDES + [option, "optim.warmup_epochs=0", "optim.lr=0.05",
+                                              "schedule.epochs=10", "schedule.steps_per_epoch=4"])
+    torch.manual_seed(0)
+    tr = Trainer(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    batch = _fixed_batch(cfg)
+    results = [tr.train_step(batch) for _ in range(8)]
+    losses = [r[0] for r in results]
+    assert all(np.isfinite(losses)) and np.mean(losses[-3:]) < np.mean(losses[:3]), losses
+    if "koleo" in option:
+        assert all("koleo" in vals for _, vals in results)
+    elif "sinkhorn" in option:
+        assert torch.equal(tr.loss.center, torch.zeros_like(tr.loss.center))
+
+
+def test_a_run_saved_before_an_option_existed_still_resumes(tiny_shards, tmp_path):
+    import yaml
+
+    from pretrain.train import recipe_changes, resumable_under
+
+    cfg = load_config(None, TINY_OVERRIDES)
+    old = {k: dict(v) for k, v in cfg.items()}
+    del old["loss"]["koleo_weight"], old["loss"]["centering"]   # as an older procmem wrote it
+    assert recipe_changes(old, cfg) == []
+    assert recipe_changes(old, load_config(None, TINY_OVERRIDES + ["loss.koleo_weight=0.1"])) \
+        == ["loss.koleo_weight"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    assert resumable_under(tmp_path, cfg, str(tiny_shards))
+
+
+def test_compiled_backbones_train_resume_and_export_like_eager(tiny_shards, tmp_path):
+    """run.compile traces both backbones (aot_eager here: dynamo + autograd, no C++ build);
+    weights keep their names, so checkpoints and exports are the eager ones."""
+    from pretrain.export import export_run
+    from pretrain.encoder import Encoder
+
+    cfg = load_config(None, TINY_OVERRIDES + ["run.compile=aot_eager", "schedule.max_steps=3"])
+    result = pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    assert result["step"] == 3 and np.isfinite(result["final_loss"])
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert not any("_orig_mod" in k for k in state["student"])
+    export_run(tmp_path / "run", tmp_path / "enc")
+    assert Encoder.load(tmp_path / "enc", device="cpu").embed(
+        np.zeros((2, 16, 16, 3), np.uint8)).shape[0] == 2
+    bad = load_config(None, TINY_OVERRIDES + ["run.compile=inductr"])
+    with pytest.raises(TrainingError, match="run.compile='inductr' is not a torch.compile backend"):
+        Trainer(bad, str(tiny_shards), tmp_path / "bad", progress=False)
