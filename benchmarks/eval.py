@@ -34,13 +34,10 @@ def features(n_total: int, seed: int = 0):
         enc = PixelEncoder(32, 4)
         name = "CIFAR-10 test, raw pixels 32x32"
     else:
-        from sklearn.datasets import load_digits
+        from eval.datasets import LabelledImages, sklearn_digits
 
-        from eval.datasets import LabelledImages
-
-        d = load_digits()
-        x = (d.images * 16).clip(0, 255).astype(np.uint8)
-        mem = LabelledImages("digits", x, d.target, [str(i) for i in range(10)])
+        x, y = sklearn_digits()
+        mem = LabelledImages("digits", x, y, [str(i) for i in range(10)])
         qry = mem
         enc = PixelEncoder(8, 2)
         name = "sklearn digits, raw pixels 8x8"

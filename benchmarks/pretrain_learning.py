@@ -37,15 +37,14 @@ from procmem.paths import shared_data_dir  # noqa: E402
 
 
 def digits_probe():
-    from sklearn.datasets import load_digits
+    from eval.datasets import sklearn_digits
 
-    d = load_digits()
-    images = (np.repeat(d.images[..., None], 3, -1) * 16).clip(0, 255).astype(np.uint8)
-    memory = np.arange(len(d.target)) % 2 == 0
+    images, labels = sklearn_digits(rgb=True)
+    memory = np.arange(len(labels)) % 2 == 0
 
     def accuracy(encoder: Encoder) -> float:
         f = encoder.embed(images)
-        return knn_accuracy(f[memory], d.target[memory], f[~memory], d.target[~memory])
+        return knn_accuracy(f[memory], labels[memory], f[~memory], labels[~memory])
     return accuracy
 
 

@@ -142,6 +142,16 @@ def resize_images(images, size: int | tuple[int, int], resample: str = "bilinear
     return np.stack(out) if out else np.zeros((0, h, w, 3), np.uint8)
 
 
+def sklearn_digits(rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits (1,797 images, 10 classes; ships with the package, nothing is
+    downloaded) as uint8 0-255: [N, 8, 8], or [N, 8, 8, 3] with `rgb`; and the labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    grey = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)
+    return (np.repeat(grey[..., None], 3, axis=-1) if rgb else grey), d.target
+
+
 def _read_rgb(path: Path, size) -> np.ndarray:
     """uint8 [H, W, 3] of one file (pretrain.imagefolder.read_rgb), resized when `size` is set."""
     from PIL import Image

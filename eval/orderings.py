@@ -427,35 +427,19 @@ def markdown(result: dict) -> str:
 
 def bar_charts(pictures: Path, summary: dict, models: list[str]) -> list[Path]:
     """One PNG per metric family: a panel per metric, a bar per model, CI whiskers."""
-    import numpy as np
+    from eval.plots import bar_panels
 
-    from eval.plots import _plt, _save
-
-    plt = _plt()
-    paths = []
     families: dict = {}
     for metric in summary:
         families.setdefault(metric.split("/")[0], []).append(metric)
+    paths = []
     for fam, metrics in families.items():
-        cols = min(3, len(metrics))
-        rows = -(-len(metrics) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
-        for ax, metric in zip(axes.ravel(), metrics):
-            names = [m for m in models if m in summary[metric]]
-            s = [summary[metric][m] for m in names]
-            mean = np.array([100 * x["mean"] for x in s])
-            err = np.array([100 * (x["half_width"] or 0.0) for x in s])
-            colours = ["tab:grey" if m in BASELINES else "tab:blue" for m in names]
-            ax.bar(range(len(names)), mean, yerr=err, capsize=4, color=colours)
-            ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=7)
-            ax.set_title(metric, fontsize=9)
-            ax.set_ylabel("%", fontsize=8)
-            ax.grid(axis="y", alpha=0.3)
-        for ax in axes.ravel()[len(metrics):]:
-            ax.axis("off")
-        fig.suptitle(f"{fam}: mean over seeds, {int(100 * CONFIDENCE)}% CI", fontsize=10,
-                     y=1.02)
-        paths.append(_save(fig, pictures / f"orderings-{fam}.png"))
+        panels = {metric: [(m, 100 * summary[metric][m]["mean"],
+                            100 * (summary[metric][m]["half_width"] or 0.0))
+                           for m in models if m in summary[metric]] for metric in metrics}
+        paths.append(bar_panels(pictures / f"orderings-{fam}.png", panels,
+                                f"{fam}: mean over seeds, {int(100 * CONFIDENCE)}% CI",
+                                ylabel="%", grey=BASELINES))
     return paths
 
 

@@ -135,3 +135,25 @@ def curves(path, series: dict[str, tuple], xlabel: str, ylabel: str, title: str 
     if len(series) > 1:
         ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def bar_panels(path, panels: dict[str, list[tuple[str, float, float]]], title: str = "",
+               ylabel: str = "", grey: tuple[str, ...] | set[str] = ()) -> Path:
+    """A panel per key, a bar per (name, value, error) with error whiskers, up to 3 panels
+    a row; bars named in `grey` (baselines) are drawn grey, the others blue."""
+    plt = _plt()
+    cols = max(1, min(3, len(panels)))
+    rows = max(1, -(-len(panels) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, (name, bars) in zip(axes.ravel(), panels.items()):
+        labels = [b[0] for b in bars]
+        ax.bar(range(len(bars)), [b[1] for b in bars], yerr=[b[2] for b in bars], capsize=4,
+               color=["tab:grey" if lab in grey else "tab:blue" for lab in labels])
+        ax.set_xticks(range(len(bars)), labels, rotation=35, ha="right", fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10, y=1.02)
+    return _save(fig, path)

@@ -69,17 +69,23 @@ def data_provenance(spec: str, cfg: dict) -> dict:
 
 
 class _Augment:
-    """Picklable sample -> crops map (the decoded image under png/jpg/jpeg)."""
+    """Picklable image -> crops transform; a shard sample (dict) gives its png/jpg/jpeg image."""
 
     def __init__(self, cfg: dict):
         self.multicrop = MultiCrop(cfg)
 
-    def __call__(self, sample: dict) -> list[torch.Tensor]:
-        for k in IMAGE_KEYS:
-            if k in sample:
-                return self.multicrop(_crop_input(sample[k], self.multicrop.backend))
-        raise ValueError(f"sample {sample.get('__key__')} from {sample.get('__url__')} "
-                         f"has no image (keys {sorted(sample)})")
+    def __call__(self, item) -> list[torch.Tensor]:
+        if isinstance(item, dict):
+            item = _sample_image(item)
+        return self.multicrop(_crop_input(item, self.multicrop.backend))
+
+
+def _sample_image(sample: dict):
+    for k in IMAGE_KEYS:
+        if k in sample:
+            return sample[k]
+    raise ValueError(f"sample {sample.get('__key__')} from {sample.get('__url__')} "
+                     f"has no image (keys {sorted(sample)})")
 
 
 def _crop_input(img, backend: str):
@@ -112,16 +118,6 @@ def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):
     )
 
 
-class _AugmentImage:
-    """Picklable image -> crops transform for the stream."""
-
-    def __init__(self, cfg: dict):
-        self.multicrop = MultiCrop(cfg)
-
-    def __call__(self, image) -> list[torch.Tensor]:
-        return self.multicrop(_crop_input(image, self.multicrop.backend))
-
-
 def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
     """Procedural samples rendered on the fly (generators.stream.ProceduralStream).
 
@@ -137,7 +133,7 @@ def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
                         "use a shard directory instead") from None
     d = cfg["data"]
     stream = ProceduralStream(process, res=d["stream_res"], seed=seed, pool_size=d["stream_pool"],
-                              transform=_AugmentImage(cfg), with_metadata=False)
+                              transform=_Augment(cfg), with_metadata=False)
     return wds.DataPipeline(stream, wds.batched(batch_per_rank, collation_fn=collate_crops,
                                                 partial=False))
 

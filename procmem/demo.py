@@ -128,18 +128,16 @@ def builtin_images(size: int):
     one labelled set of uint8 RGB images `size` px wide; nothing is downloaded."""
     import numpy as np
     from skimage.data import lfw_subset
-    from sklearn.datasets import load_digits
 
-    from eval.datasets import LabelledImages, resize_images
+    from eval.datasets import LabelledImages, resize_images, sklearn_digits
 
-    digits = load_digits()
-    d = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
+    d, digit_labels = sklearn_digits()
     faces = lfw_subset()  # 100 faces, then 100 patches of background
     if faces.dtype != np.uint8:
         faces = np.round(np.clip(faces, 0, 1) * 255).astype(np.uint8)
     grey = np.concatenate([resize_images(d, size), resize_images(faces, size)])
     images = np.repeat(grey[..., None], 3, axis=-1)
-    labels = np.concatenate([digits.target, np.full(100, 10), np.full(100, 11)])
+    labels = np.concatenate([digit_labels, np.full(100, 10), np.full(100, 11)])
     names = [f"digit {i}" for i in range(10)] + ["face", "not a face"]
     ids = [f"digits/{i}" for i in range(len(d))] + [f"lfw_subset/{i}" for i in range(200)]
     return LabelledImages("digits+faces", images, labels, names, ids)

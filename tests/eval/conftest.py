@@ -21,11 +21,10 @@ def write_npz(path, **arrays):
 @pytest.fixture(scope="session")
 def digits_npz(tmp_path_factory):
     """sklearn digits (8x8 grey, 10 classes) as a MedMNIST-style .npz: 400 train, 100 test."""
-    from sklearn.datasets import load_digits
+    from eval.datasets import sklearn_digits
 
-    d = load_digits()
-    x = (d.images * 16).clip(0, 255).astype(np.uint8)
-    y = d.target.astype(np.uint8)[:, None]
+    x, y = sklearn_digits()
+    y = y.astype(np.uint8)[:, None]
     idx = np.random.default_rng(0).permutation(len(y))
     tr, va, te = idx[:400], idx[400:450], idx[450:550]
     return write_npz(tmp_path_factory.mktemp("digits") / "digits.npz",

@@ -76,13 +76,11 @@ def data_root(tmp_path, nights_like, camvid_like):
     CIFAR-10 (an ImageFolder), two as PneumoniaMNIST (a MedMNIST .npz); Imagenette is
     absent on purpose. Few classes keep the per-model confusion pictures cheap."""
     from PIL import Image
-    from sklearn.datasets import load_digits
-
+    from eval.datasets import sklearn_digits
     from tests.eval.conftest import write_npz
 
     root = tmp_path / "data"
-    d = load_digits()
-    x, y = (d.images * 16).clip(0, 255).astype(np.uint8), d.target
+    x, y = sklearn_digits()
     for i in np.flatnonzero(y < 3)[:90]:
         f = root / "cifar10" / "test" / str(y[i]) / f"{i}.png"
         f.parent.mkdir(parents=True, exist_ok=True)
