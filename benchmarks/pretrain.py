@@ -7,7 +7,11 @@ Without --data, 500 procedural images (kml-mixup, 64 px) are generated into a te
 directory with generators.jobs. The two loops run the same student/teacher, loss and
 batches, alternating in rounds so that load from other processes hits both alike; the
 table reports their ratio (goal: procmem not slower). The loader is timed alone
-(goal: >= 3x the images per second that a training step consumes).
+(goal: >= 3x the images per second that a training step consumes). With
+`augment.photometric=device` the loader does only the geometry and procmem's step also
+does the colour augmentations, which the reference is spared (its loader would have):
+the step ratio then counts that work against procmem. `--augment-only` times the
+multi-crop per image on one core for each backend and place of the colour work.
 """
 
 from __future__ import annotations
