@@ -153,7 +153,9 @@ def augment_cost(preset: str, overrides: list[str], images: int = 40) -> list[li
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     n = 64
-    batch = collate_crops([mc(inputs[i % len(inputs)]) for i in range(n)])
+    cfg = load_config(preset, [*overrides, "augment.photometric=device"])
+    geometry = MultiCrop(cfg)
+    batch = collate_crops([geometry(arrays[i % len(arrays)]) for i in range(n)])
     batch = [g.to(dev) for g in batch]
     colour = BatchPhotometric(cfg, n)
     colour(batch, 0)  # warm-up

@@ -63,7 +63,7 @@ def to_chw_uint8(img) -> torch.Tensor:
 
 
 class MultiCrop:
-    """image (uint8 [3, H, W] tensor or PIL) -> list of uint8 [3, S, S] crops: 2 global, N local."""
+    """image (PIL, uint8 tensor or numpy array) -> list of uint8 [3, S, S] crops: 2 global, N local."""
 
     def __init__(self, cfg: dict):
         c, a = cfg["crops"], cfg["augment"]
@@ -87,16 +87,24 @@ class MultiCrop:
             *flip_jitter, blur[2]])
         self.local_number = c["local_number"]
 
-    def __call__(self, image) -> list[torch.Tensor]:
-        is_pil = hasattr(image, "convert")
-        if is_pil and image.mode != "RGB":
-            image = image.convert("RGB")
-        if self.backend == "pil" and not is_pil:
-            from PIL import Image
+    def as_input(self, image):
+        """A decoded image (PIL, uint8 tensor or numpy array) as this backend takes it: an RGB
+        PIL image for `pil`, uint8 [3, H, W] for `tensor`, converting no more than needed."""
+        if hasattr(image, "convert"):
+            if image.mode != "RGB":
+                image = image.convert("RGB")
+            return image if self.backend == "pil" else to_chw_uint8(image)
+        if self.backend == "tensor":
+            return to_chw_uint8(image)
+        from PIL import Image
 
-            image = Image.fromarray(image.permute(1, 2, 0).numpy())
-        elif self.backend == "tensor" and is_pil:
-            image = to_chw_uint8(image)
+        if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
+                and image.shape[-1] == 3:
+            return Image.fromarray(image)
+        return Image.fromarray(to_chw_uint8(image).permute(1, 2, 0).numpy())
+
+    def __call__(self, image) -> list[torch.Tensor]:
+        image = self.as_input(image)
         crops = [self.global1(image), self.global2(image)]
         crops += [self.local(image) for _ in range(self.local_number)]
         return [to_chw_uint8(c) for c in crops] if self.backend == "pil" else crops

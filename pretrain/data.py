@@ -16,7 +16,7 @@ import torch
 
 from procmem.atomic import sha256_file
 from procmem.errors import ProcmemError
-from pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
+from pretrain.augment import MultiCrop, collate_crops
 
 IMAGE_KEYS = ("png", "jpg", "jpeg")
 
@@ -77,7 +77,7 @@ class _Augment:
     def __call__(self, item) -> list[torch.Tensor]:
         if isinstance(item, dict):
             item = _sample_image(item)
-        return self.multicrop(_crop_input(item, self.multicrop.backend))
+        return self.multicrop(item)
 
 
 def _sample_image(sample: dict):
@@ -86,20 +86,6 @@ def _sample_image(sample: dict):
             return sample[k]
     raise ValueError(f"sample {sample.get('__key__')} from {sample.get('__url__')} "
                      f"has no image (keys {sorted(sample)})")
-
-
-def _crop_input(img, backend: str):
-    """A decoded image as MultiCrop's backend takes it, converting no more than needed."""
-    import numpy as np
-
-    if hasattr(img, "convert"):
-        return img
-    if backend == "pil" and isinstance(img, np.ndarray) and img.dtype == np.uint8 \
-            and img.ndim == 3 and img.shape[-1] == 3:
-        from PIL import Image
-
-        return Image.fromarray(img)
-    return to_chw_uint8(img)
 
 
 def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):

@@ -255,17 +255,18 @@ class Trainer:
         with self.autocast():
             with torch.no_grad():
                 teacher_out = self.teacher([crops[0][: 2 * self.batch]])
+            koleo = None
             if self.koleo is None:
                 student_out = self.student_ddp(crops)
-                loss = self.loss(student_out, teacher_out, vals["teacher_temp"])
             else:  # DINOv2: KoLeo on each global view's CLS features, summed over the views
                 student_out, feats = self.student_ddp(crops, with_features=True)
-                globals_ = feats[: 2 * self.batch].chunk(2)
-                koleo = sum(self.koleo(g) for g in globals_)
-                vals["koleo"] = koleo.item()
-                loss = (self.loss(student_out, teacher_out, vals["teacher_temp"])
-                        + cfg["loss"]["koleo_weight"] * koleo)
-        loss_value = loss.item()
+                koleo = sum(self.koleo(g) for g in feats[: 2 * self.batch].chunk(2))
+            loss = self.loss(student_out, teacher_out, vals["teacher_temp"])
+            if koleo is not None:
+                loss = loss + cfg["loss"]["koleo_weight"] * koleo
+        loss_value = loss.item()  # the step's one host sync; KoLeo's value is ready after it
+        if koleo is not None:
+            vals["koleo"] = koleo.item()
         if not math.isfinite(loss_value):
             raise TrainingError(
                 f"loss is {loss_value} at step {self.step} (epoch {self.epoch}); stopped before "

@@ -17,8 +17,7 @@ from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image, write_tiny_
 
 
 def _fixed_batch(cfg, n=4, seed=0):
-    from pretrain.augment import MultiCrop, collate_crops
-    from pretrain.data import to_chw_uint8
+    from pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
 
     rng = np.random.default_rng(seed)
     mc = MultiCrop(cfg)
