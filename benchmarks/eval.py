@@ -25,16 +25,16 @@ from benchmarks.machine import format_table, machine_header  # noqa: E402
 
 def features(n_total: int, seed: int = 0):
     """(unit features, labels, source name) of n_total real images, embedded as raw pixels."""
-    from eval.datasets import load_classification
-    from eval.encoders import PixelEncoder
-    from procmem.paths import shared_data_dir
+    from procmem.eval.datasets import load_classification
+    from procmem.eval.encoders import PixelEncoder
+    from procmem.core.paths import shared_data_dir
 
     if shared_data_dir() is not None:
         mem, qry = load_classification("cifar10", limit_per_class=n_total // 10 + 1, seed=seed)
         enc = PixelEncoder(32, 4)
         name = "CIFAR-10 test, raw pixels 32x32"
     else:
-        from eval.datasets import LabelledImages, sklearn_digits
+        from procmem.eval.datasets import LabelledImages, sklearn_digits
 
         x, y = sklearn_digits()
         mem = LabelledImages("digits", x, y, [str(i) for i in range(10)])
@@ -55,8 +55,8 @@ def main() -> int:
     ap.add_argument("--rule", default="plurality")
     args = ap.parse_args()
 
-    from eval.privacy import sensitive_items, sensitive_items_brute_force
-    from eval.unlearning import unlearning_audit
+    from procmem.eval.privacy import sensitive_items, sensitive_items_brute_force
+    from procmem.eval.unlearning import unlearning_audit
 
     feats, labels, source = features(max(args.sizes) + args.queries)
     q, ql = feats[:args.queries], labels[:args.queries]

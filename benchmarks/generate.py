@@ -29,8 +29,8 @@ def render_only_rate(res: int, n: int, programs: str) -> float:
     """Frames/s of rendering the pool alone (one in-process renderer, warm cache)."""
     import numpy as np
 
-    from generators.frames import render_pool
-    from generators.render import Renderer
+    from procmem.generators.frames import render_pool
+    from procmem.generators.render import Renderer
 
     with Renderer(size=res) as r:
         render_pool(r, n, res, np.random.default_rng(0), programs)  # compile (warm-up)
@@ -40,9 +40,9 @@ def render_only_rate(res: int, n: int, programs: str) -> float:
 
 
 def main() -> None:
-    from generators import jobs
-    from generators.frames import default_programs
-    from generators.processes import PROCESSES
+    from procmem.generators import jobs
+    from procmem.generators.frames import default_programs
+    from procmem.generators.processes import PROCESSES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=96, help="images per configuration")

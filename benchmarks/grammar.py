@@ -78,7 +78,7 @@ also reported as ratios to this program's speed measured beside them."""
 
 def images_per_second(renderer, program, frames: int, rng) -> float:
     """Frames per second of one already-compiled program at the renderer's size."""
-    from generators.render import random_params
+    from procmem.generators.render import random_params
 
     params = random_params(rng, frames)
     t = time.perf_counter()
@@ -91,7 +91,7 @@ def measure(programs, renderer, frames: int, seed: int, frame_problem, baseline,
     the baseline's images/s measured every `every` programs."""
     from tqdm import tqdm
 
-    from generators.render import random_params
+    from procmem.generators.render import random_params
 
     rng = np.random.default_rng(seed)
     records, base = [], []
@@ -160,10 +160,10 @@ def main(argv=None) -> int:
         os.environ["MESA_SHADER_CACHE_DISABLE"] = "true"
 
     from benchmarks.machine import format_table, machine_header
-    from generators.quality import frame_problem
-    from generators.render import Renderer
-    from generators.sheet import save_sheet
-    from shaders import grammar, registry
+    from procmem.generators.quality import frame_problem
+    from procmem.generators.render import Renderer
+    from procmem.generators.sheet import save_sheet
+    from procmem.shaders import grammar, registry
 
     load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
     # the header imports torch and timm: do it before the EGL context exists (importing

@@ -25,8 +25,8 @@ from benchmarks.machine import format_table, machine_header  # noqa: E402
 
 def frames(n: int, res: int) -> np.ndarray:
     """n accepted library frames (quality-filtered), as float pixels [n, res*res, 3] in 0..1."""
-    from generators.frames import render_pool
-    from generators.render import Renderer
+    from procmem.generators.frames import render_pool
+    from procmem.generators.render import Renderer
 
     with Renderer(size=res) as r:
         pool, _, _ = render_pool(r, n, res, np.random.default_rng(0), "library", 4)
@@ -41,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     from sklearn.cluster import KMeans
 
-    from generators import kmeans as km
+    from procmem.generators import kmeans as km
 
     print(machine_header({"load average (1, 5, 15 min)": os.getloadavg(),
                           "images": f"{args.images} library frames at {args.res} px"}))

@@ -63,7 +63,7 @@ def interleaved(fns: dict, rounds: int = 3) -> dict:
 
 
 def build_memory(path, x, labels, index="flat", chunk=100_000, **opts):
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     mem = VisualMemory.create(path, x.shape[1], "bench", index=index, **opts)
     for s in range(0, len(x), chunk):
@@ -104,7 +104,7 @@ def main() -> int:
     raw = faiss.IndexFlatIP(d_search)
     t_raw_build = best_of(lambda: (raw.reset(), raw.add(x)), 1)
     skl = NearestNeighbors(algorithm="brute", metric="cosine", n_neighbors=k).fit(x)
-    from memory.index import faiss_blas
+    from procmem.memory.index import faiss_blas
 
     def raw_blas():
         with faiss_blas():
@@ -147,7 +147,7 @@ def main() -> int:
     t0 = time.perf_counter()
     receipt = big.remove(doomed[:1000], checks=False)
     t_remove = time.perf_counter() - t0
-    from memory import receipts as rc
+    from procmem.memory import receipts as rc
 
     t0 = time.perf_counter()
     r2 = big.remove(doomed[1000:], checks=True)
@@ -171,7 +171,7 @@ def main() -> int:
           f"first removal's version {receipt.version_before}->{receipt.version_after}")
 
     # 3. IVF-PQ recall@10 against exact, and speed, on the same big set
-    from memory.index import IVFPQIndex
+    from procmem.memory.index import IVFPQIndex
 
     qb = clustered(n_big + n_q, d_big, 1000, 3)[n_big:]
     kept = np.sort(big.ids)  # the 2,000 removed items are not in the store any more
@@ -189,7 +189,7 @@ def main() -> int:
     t0 = time.perf_counter()
     ivf.add(kept, xb[kept])
     t_add = time.perf_counter() - t0
-    from memory.index import rerank
+    from procmem.memory.index import rerank
 
     rows = []
     for nprobe, refine in ((1, 0), (4, 0), (16, 0), (4, 4), (16, 4)):

@@ -30,14 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
-from pretrain.augment import normalize  # noqa: E402
-from pretrain.config import load_config  # noqa: E402
-from pretrain.data import make_loader  # noqa: E402
-from pretrain.train import Trainer  # noqa: E402
+from procmem.pretrain.augment import normalize  # noqa: E402
+from procmem.pretrain.config import load_config  # noqa: E402
+from procmem.pretrain.data import make_loader  # noqa: E402
+from procmem.pretrain.train import Trainer  # noqa: E402
 
 
 def make_shards(directory: Path) -> Path:
-    from generators import jobs
+    from procmem.generators import jobs
 
     cfg = jobs.GenerateConfig(process="kml-mixup", res=64, num_images=500, shard_size=125)
     jobs.run(cfg, directory, progress=False)
@@ -56,7 +56,7 @@ class ReferenceLoop:
         self.student = copy.deepcopy(trainer.student)
         self.teacher = copy.deepcopy(trainer.teacher)
         self.loss = copy.deepcopy(trainer.loss)
-        from pretrain.update import param_groups
+        from procmem.pretrain.update import param_groups
 
         self.optimizer = torch.optim.AdamW(param_groups(self.student))
         self.it = trainer.step
@@ -124,8 +124,8 @@ def augment_cost(preset: str, overrides: list[str], images: int = 40) -> list[li
     import numpy as np
     from PIL import Image
 
-    from pretrain.augment import MultiCrop, collate_crops
-    from pretrain.photometric import BatchPhotometric
+    from procmem.pretrain.augment import MultiCrop, collate_crops
+    from procmem.pretrain.photometric import BatchPhotometric
 
     variants = [("pil", "loader"), ("tensor", "loader"), ("pil", "device")]
     threads = torch.get_num_threads()

@@ -28,16 +28,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
-from pretrain.config import load_config  # noqa: E402
-from pretrain.encoder import Encoder  # noqa: E402
-from pretrain.metrics import read_metrics  # noqa: E402
-from pretrain.probe import KNNProbe, knn_accuracy  # noqa: E402
-from pretrain.train import Trainer  # noqa: E402
-from procmem.paths import shared_data_dir  # noqa: E402
+from procmem.pretrain.config import load_config  # noqa: E402
+from procmem.pretrain.encoder import Encoder  # noqa: E402
+from procmem.pretrain.metrics import read_metrics  # noqa: E402
+from procmem.pretrain.probe import KNNProbe, knn_accuracy  # noqa: E402
+from procmem.pretrain.train import Trainer  # noqa: E402
+from procmem.core.paths import shared_data_dir  # noqa: E402
 
 
 def digits_probe():
-    from eval.datasets import sklearn_digits
+    from procmem.eval.datasets import sklearn_digits
 
     images, labels = sklearn_digits(rgb=True)
     memory = np.arange(len(labels)) % 2 == 0

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
-from generators.render import Renderer, random_params  # noqa: E402
-from shaders import registry  # noqa: E402
-from shaders.program import Program  # noqa: E402
+from procmem.generators.render import Renderer, random_params  # noqa: E402
+from procmem.shaders import registry  # noqa: E402
+from procmem.shaders.program import Program  # noqa: E402
 
 EMPTY = Program(id="bench/empty", family="floor",
                 source="void mainImage(out vec4 c, in vec2 f) {\n"
@@ -41,7 +41,7 @@ def programs(n_generated: int) -> dict[str, list[Program]]:
         groups.setdefault(p.family, []).append(p)
     if n_generated:
         try:
-            from shaders import grammar
+            from procmem.shaders import grammar
         except ImportError:
             return groups
         groups["generated"] = [grammar.generate(s) for s in range(n_generated)]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.memory_accuracy import memory_accuracy
-from eval.unlearning import build_memory
+from procmem.eval.memory_accuracy import memory_accuracy
+from procmem.eval.unlearning import build_memory
 
 
 def split_classes(num_classes: int, new_fraction: float = 0.5, seed: int | None = None) -> np.ndarray:

@@ -140,7 +140,7 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_compartment)
 
-    from eval import orderings  # standard library only at import
+    from procmem.eval import orderings  # standard library only at import
 
     p = es.add_parser("orderings", help="the papers' orderings: every process x seed vs "
                       "random init and pixels, with confidence intervals",
@@ -156,7 +156,7 @@ def register(sub) -> None:
 
 
 def _encoders(args):
-    from eval.encoders import make_encoder
+    from procmem.eval.encoders import make_encoder
 
     return [make_encoder(s) for s in (args.encoders or ["pixels"])]
 
@@ -168,7 +168,7 @@ def _cache(args):
 
 
 def _datasets(args) -> dict:
-    from eval.datasets import load_classification
+    from procmem.eval.datasets import load_classification
 
     out = {}
     for spec in args.datasets or ["cifar10"]:
@@ -184,7 +184,7 @@ def _first(args):
 
 
 def _knn(args):
-    from eval.experiments import run_knn
+    from procmem.eval.experiments import run_knn
 
     run_knn(args.run, _encoders(args), _datasets(args), _cache(args), ks=args.ks,
             progress=not args.quiet)
@@ -192,7 +192,7 @@ def _knn(args):
 
 
 def _linear(args):
-    from eval.experiments import run_linear
+    from procmem.eval.experiments import run_linear
 
     run_linear(args.run, _encoders(args), _datasets(args), _cache(args), progress=not args.quiet)
     return _done(args, "linear")
@@ -201,8 +201,8 @@ def _linear(args):
 def _nights(args):
     from pathlib import Path
 
-    from eval.datasets import data_root, load_nights
-    from eval.experiments import run_nights
+    from procmem.eval.datasets import data_root, load_nights
+    from procmem.eval.experiments import run_nights
 
     root = args.nights_dir or Path(data_root(args.data_root)) / "nights"
     run_nights(args.run, _encoders(args), load_nights(root, args.split), _cache(args),
@@ -213,8 +213,8 @@ def _nights(args):
 def _segment(args):
     from pathlib import Path
 
-    from eval.datasets import data_root, load_segmentation
-    from eval.experiments import run_segment
+    from procmem.eval.datasets import data_root, load_segmentation
+    from procmem.eval.experiments import run_segment
 
     root = args.seg_root or Path(data_root(args.data_root)) / "camvid" / "CamVid"
     segset = load_segmentation(root, args.images, args.masks, args.num_classes, args.void,
@@ -225,7 +225,7 @@ def _segment(args):
 
 
 def _privacy(args):
-    from eval.experiments import run_privacy
+    from procmem.eval.experiments import run_privacy
 
     enc, mem, qry = _first(args)
     run_privacy(args.run, enc, mem, qry, _cache(args), tuple(args.ks or (1, 5, 10, 20, 50)),
@@ -234,7 +234,7 @@ def _privacy(args):
 
 
 def _scaling(args):
-    from eval.experiments import run_scaling
+    from procmem.eval.experiments import run_scaling
 
     enc, mem, qry = _first(args)
     run_scaling(args.run, enc, mem, qry, _cache(args), seed=args.seed, progress=not args.quiet)
@@ -242,7 +242,7 @@ def _scaling(args):
 
 
 def _unlearn(args):
-    from eval.experiments import run_unlearn
+    from procmem.eval.experiments import run_unlearn
 
     enc, mem, qry = _first(args)
     run_unlearn(args.run, enc, mem, qry, _cache(args), args.fraction, args.forget_class,
@@ -251,7 +251,7 @@ def _unlearn(args):
 
 
 def _add_classes(args):
-    from eval.experiments import run_add_classes
+    from procmem.eval.experiments import run_add_classes
 
     enc, mem, qry = _first(args)
     run_add_classes(args.run, enc, mem, qry, _cache(args), args.new_fraction,
@@ -260,8 +260,8 @@ def _add_classes(args):
 
 
 def _compartment(args):
-    from eval.experiments import run_compartment
-    from procmem.errors import ProcmemError
+    from procmem.eval.experiments import run_compartment
+    from procmem.core.errors import ProcmemError
 
     if not args.export and not args.shards:
         raise ProcmemError("give an encoder export (<name>.json) or --shards DIR to audit")
@@ -272,13 +272,13 @@ def _compartment(args):
 
 
 def _orderings(args):
-    from eval.orderings import run_from_args
+    from procmem.eval.orderings import run_from_args
 
     return run_from_args(args)
 
 
 def _report(args):
-    from eval.report import build_report
+    from procmem.eval.report import build_report
 
     print(build_report(args.rundir))
     return 0

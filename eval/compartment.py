@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem.atomic import sha256_file
-from procmem.errors import ProcmemError
+from procmem.core.atomic import sha256_file
+from procmem.core.errors import ProcmemError
 
 IMAGE_EXTS = ("png", "jpg", "jpeg")
 KEY = re.compile(r"^\d{12}$")
@@ -99,7 +99,7 @@ class _Audit:
 
     def program_ok(self, pid: str) -> bool:
         if pid not in self.programs:
-            from shaders import registry
+            from procmem.shaders import registry
 
             ok = pid.startswith(("lib/", "gen/"))
             if ok:
@@ -154,7 +154,7 @@ def _audit_samples(audit: _Audit, tar_path: Path, keep: set[int], start: int,
     (key, json bytes, image) for the rebuild check."""
     import tarfile
 
-    from generators.shards import read_shard
+    from procmem.generators.shards import read_shard
 
     try:
         for pos, (key, members) in enumerate(read_shard(tar_path), start):
@@ -180,7 +180,7 @@ def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool =
     Integrity (hashes, counts, decodable members, unlisted tars) is generators.shards.verify;
     this adds the provenance checks.
     """
-    from generators.shards import MANIFEST, read_manifest, verify
+    from procmem.generators.shards import MANIFEST, read_manifest, verify
 
     d = Path(shard_dir)
     manifest = read_manifest(d) if d.is_dir() else None
@@ -220,11 +220,11 @@ def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
     a PNG must come back pixel-identical; a JPEG within JPEG_TOLERANCE grey levels."""
     from PIL import Image
 
-    from generators.provenance import ProgramChanged, rebuild
+    from procmem.generators.provenance import ProgramChanged, rebuild
 
     own = renderer is None
     if own:
-        from generators.render import Renderer
+        from procmem.generators.render import Renderer
 
         renderer = Renderer(size=64)
     exact, changed = 0, []

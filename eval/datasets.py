@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem.errors import ProcmemError
-from procmem.paths import shared_data_dir
+from procmem.core.errors import ProcmemError
+from procmem.core.paths import shared_data_dir
 
 CAMVID_VOID = 11
 """CamVid's void/ignore label (labels 0..10 are the 11 classes)."""
@@ -156,7 +156,7 @@ def _read_rgb(path: Path, size) -> np.ndarray:
     """uint8 [H, W, 3] of one file (pretrain.imagefolder.read_rgb), resized when `size` is set."""
     from PIL import Image
 
-    from pretrain.imagefolder import read_rgb
+    from procmem.pretrain.imagefolder import read_rgb
 
     im = read_rgb(path)
     if size is not None:
@@ -177,7 +177,7 @@ def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
 def list_image_folder(root: str | Path) -> tuple[list[Path], np.ndarray, list[str]]:
     """Files, labels and class names of an ImageFolder tree `root/<class>/<image>`
     (pretrain.imagefolder's listing: classes and files sorted)."""
-    from pretrain.imagefolder import list_image_folder as listing
+    from procmem.pretrain.imagefolder import list_image_folder as listing
 
     files, labels, classes = listing(root)
     return files, np.asarray(labels, np.int64), classes
@@ -349,7 +349,7 @@ def load_segmentation(root=None, image_dir: str = "val", mask_dir: str = "valann
                         "holding images and label masks of the same names")
     from PIL import Image
 
-    from pretrain.imagefolder import IMAGE_SUFFIXES
+    from procmem.pretrain.imagefolder import IMAGE_SUFFIXES
 
     files = sorted(f for f in idir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
     images, masks, ids = [], [], []

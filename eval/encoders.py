@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.datasets import resize_images
-from procmem.atomic import atomic_write_bytes
-from procmem.errors import ProcmemError
+from procmem.eval.datasets import resize_images
+from procmem.core.atomic import atomic_write_bytes
+from procmem.core.errors import ProcmemError
 
 
 class EncoderError(ProcmemError):
@@ -118,7 +118,7 @@ def make_encoder(spec: str):
 def random_like(export, seed: int = 0):
     """The architecture of an encoder export (arch, timm kwargs, image size) at random init:
     the baseline that isolates what pretraining added."""
-    from pretrain.encoder import encoder_files
+    from procmem.pretrain.encoder import encoder_files
 
     _, meta_path = encoder_files(export)
     if not meta_path.is_file():
@@ -133,7 +133,7 @@ def random_like(export, seed: int = 0):
 
 def _pretrain_encoder():
     try:
-        from pretrain.encoder import Encoder
+        from procmem.pretrain.encoder import Encoder
     except ImportError as e:
         raise EncoderError("pretrain.encoder is not available in this checkout; "
                            "use the pixels encoder or update procmem") from e
@@ -154,7 +154,7 @@ def timm_file_encoder(arch: str, weights: str | Path, img_size: int | None = Non
         raise EncoderError(f"weights file {weights} does not exist")
     from safetensors.torch import load_file
 
-    from pretrain.model import create_backbone
+    from procmem.pretrain.model import create_backbone
 
     Encoder = _pretrain_encoder()
     kwargs = {"img_size": img_size} if img_size else {}
@@ -172,7 +172,7 @@ def timm_file_encoder(arch: str, weights: str | Path, img_size: int | None = Non
     size = img_size or int(cfg.get("input_size", (3, 224, 224))[-1])
     meta = Encoder.describe(model, arch, kwargs, size, mean=list(cfg.get("mean", (0.485, 0.456, 0.406))),
                             std=list(cfg.get("std", (0.229, 0.224, 0.225))), weights=weights.name)
-    from procmem.atomic import sha256_file
+    from procmem.core.atomic import sha256_file
 
     enc = Encoder(model, meta, sha256_file(weights))
     enc.name = f"timm-{arch}"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval import plots
-from eval.datasets import LabelledImages
-from eval.encoders import compute_features, encoder_name, slug
-from eval.results import markdown_table, pct, pictures_dir, write_result
+from procmem.eval import plots
+from procmem.eval.datasets import LabelledImages
+from procmem.eval.encoders import compute_features, encoder_name, slug
+from procmem.eval.results import markdown_table, pct, pictures_dir, write_result
 
 NEIGHBOUR_ROWS = 6
 
@@ -24,8 +24,8 @@ def _feats(encoder, data: LabelledImages, cache, kind="embed", progress=True):
 def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
             progress: bool = True) -> dict:
     """kNN table (all rules, k sweep), neighbour grids and confusion matrices."""
-    from eval.knn_table import KS, knn_sweep, table_markdown
-    from memory.voting import RULES
+    from procmem.eval.knn_table import KS, knn_sweep, table_markdown
+    from procmem.memory.voting import RULES
 
     ks, rules = ks or KS, rules or RULES
     pics = pictures_dir(rundir)
@@ -58,7 +58,7 @@ def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
 
 def run_linear(rundir, encoders, datasets: dict, cache=None, progress: bool = True) -> dict:
     """Linear-probe table on the same cached features."""
-    from eval.linear_probe import linear_probe, table_markdown
+    from procmem.eval.linear_probe import linear_probe, table_markdown
 
     results: dict = {}
     for enc in encoders:
@@ -75,7 +75,7 @@ def run_linear(rundir, encoders, datasets: dict, cache=None, progress: bool = Tr
 
 def run_nights(rundir, encoders, triplets, cache=None, progress: bool = True) -> dict:
     """NIGHTS 2AFC agreement with humans, per encoder."""
-    from eval.nights import two_afc
+    from procmem.eval.nights import two_afc
 
     sides = {}
     for side in ("ref", "left", "right"):
@@ -101,8 +101,8 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
                 rule: str = "plurality", seed: int = 0, pca_rows: int = 4,
                 progress: bool = True) -> dict:
     """Zero-shot PCA R^2, in-context and kNN segmentation mIoU, PCA map pictures."""
-    from eval import segmentation as seg
-    from eval.datasets import stratified_split
+    from procmem.eval import segmentation as seg
+    from procmem.eval.datasets import stratified_split
 
     images = LabelledImages(f"{segset.name}-images", segset.images,
                             np.zeros(len(segset), np.int64), ["-"], list(segset.ids))
@@ -143,7 +143,7 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
 def run_privacy(rundir, encoder, mem, qry, cache=None, ks=(1, 5, 10, 20, 50),
                 rules=("plurality", "rank"), progress: bool = True) -> dict:
     """Exact privacy audit over k: accuracy against the privacy-sensitive fraction."""
-    from eval.privacy import privacy_sweep
+    from procmem.eval.privacy import privacy_sweep
 
     mf, qf = _feats(encoder, mem, cache, progress=progress), _feats(encoder, qry, cache, progress=progress)
     rows = privacy_sweep(mf, mem.labels, qf, qry.labels, mem.num_classes, ks, rules)
@@ -168,7 +168,7 @@ def run_privacy(rundir, encoder, mem, qry, cache=None, ks=(1, 5, 10, 20, 50),
 def run_scaling(rundir, encoder, mem, qry, cache=None, rules=("plurality", "rank"),
                 seed: int = 0, progress: bool = True) -> dict:
     """Error vs memory size with a log-log fit, plotted."""
-    from eval.scaling import scaling_curve
+    from procmem.eval.scaling import scaling_curve
 
     mf, qf = _feats(encoder, mem, cache, progress=progress), _feats(encoder, qry, cache, progress=progress)
     r = scaling_curve(mf, mem.labels, qf, qry.labels, mem.num_classes, rules, seed=seed)
@@ -190,7 +190,7 @@ def run_unlearn(rundir, encoder, mem, qry, cache=None, fraction: float = 0.1,
                 forget_class: int | None = None, k: int = 20, rule: str = "plurality",
                 seed: int = 0, progress: bool = True) -> dict:
     """Unlearning audit on a real VisualMemory."""
-    from eval.unlearning import unlearning_audit
+    from procmem.eval.unlearning import unlearning_audit
 
     mf, qf = _feats(encoder, mem, cache, progress=progress), _feats(encoder, qry, cache, progress=progress)
     r = unlearning_audit(mf, mem.labels, qf, qry.labels, encoder.fingerprint, workdir=rundir,
@@ -218,7 +218,7 @@ def run_unlearn(rundir, encoder, mem, qry, cache=None, fraction: float = 0.1,
 def run_add_classes(rundir, encoder, mem, qry, cache=None, new_fraction: float = 0.5,
                     k: int = 20, rule: str = "plurality", progress: bool = True) -> dict:
     """Old/new class accuracy when classes are inserted without training."""
-    from eval.add_classes import add_classes, split_classes
+    from procmem.eval.add_classes import add_classes, split_classes
 
     mf, qf = _feats(encoder, mem, cache, progress=progress), _feats(encoder, qry, cache, progress=progress)
     new = split_classes(mem.num_classes, new_fraction)
@@ -238,7 +238,7 @@ def run_add_classes(rundir, encoder, mem, qry, cache=None, new_fraction: float =
 def run_compartment(rundir, export=None, shards=None, rebuild: int = 8, seed: int = 0,
                     progress: bool = True, renderer=None) -> dict:
     """Compartmentalisation audit of an encoder export (or a shard set alone)."""
-    from eval.compartment import audit_export, audit_shards
+    from procmem.eval.compartment import audit_export, audit_shards
 
     r = (audit_export(export, shards, progress, rebuild, seed, renderer) if export
          else audit_shards(shards, None, progress, rebuild, seed, renderer))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.neighbours import exact_topk, neighbour_labels
-from eval.results import markdown_table, pct
-from memory.voting import RULES, predict, vote
+from procmem.eval.neighbours import exact_topk, neighbour_labels
+from procmem.eval.results import markdown_table, pct
+from procmem.memory.voting import RULES, predict, vote
 
 KS = (1, 5, 10, 20, 50, 100, 200)
 FIXED_K = 20

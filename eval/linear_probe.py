@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.results import markdown_table, pct
+from procmem.eval.results import markdown_table, pct
 
 DEFAULT_C = 1.0
 DEFAULT_MAX_ITER = 1000
@@ -24,7 +24,7 @@ def linear_probe(mem_feats, mem_labels, qry_feats, qry_labels, C: float = DEFAUL
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import StandardScaler
 
-    from memory.parametric import LinearProbe
+    from procmem.memory.parametric import LinearProbe
 
     num_classes = int(max(np.max(mem_labels), np.max(qry_labels))) + 1
     scaler = StandardScaler().fit(mem_feats)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memory.decisions import decide
+from procmem.memory.decisions import decide
 
 
 def memory_predictions(memory, queries, k: int = 20, rule: str = "plurality",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memory.topk import topk
+from procmem.memory.topk import topk
 
 
 def similarities(queries: np.ndarray, memory: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 PROCESSES = ("shaders", "shaders-mixup", "kml", "kml-mixup")
 RANDOM, PIXELS = "random-init", "pixels"
@@ -212,7 +212,7 @@ def _say(msg: str) -> None:
 
 def find_datasets(root, names) -> tuple[dict, dict]:
     """(name -> path of the sets present, name -> note for the sets skipped)."""
-    from eval.datasets import DataError, data_root
+    from procmem.eval.datasets import DataError, data_root
 
     try:
         base = data_root(root)
@@ -231,7 +231,7 @@ def find_datasets(root, names) -> tuple[dict, dict]:
 def load_datasets(found: dict, max_per_class: int | None) -> dict:
     """The present sets loaded: classification as (memory, query) (eval.datasets' stratified
     split, seed 0, the same for every model), NIGHTS triplets, CamVid."""
-    from eval.datasets import load_classification, load_nights, load_segmentation
+    from procmem.eval.datasets import load_classification, load_nights, load_segmentation
 
     data = {}
     for n, p in found.items():
@@ -248,7 +248,7 @@ def load_datasets(found: dict, max_per_class: int | None) -> dict:
 def generate(out: Path, process: str, images: int, resolution: int, workers: int,
              progress: bool) -> Path:
     """The process's shard set under OUT/shards (complete shards are kept)."""
-    from generators import jobs
+    from procmem.generators import jobs
 
     cfg = jobs.GenerateConfig(process=process, res=resolution, num_images=images,
                               shard_size=min(images, SHARD_SIZE), seed=GENERATION_SEED)
@@ -265,11 +265,11 @@ def _same_config(a: dict, b: dict) -> bool:
 def train(out: Path, process: str, seed: int, cfg: dict, progress: bool) -> dict:
     """Pretrain on the process's shards and export; skipped when the export is complete
     for this config. Returns the model's training record (steps, wall time)."""
-    from pretrain.config import total_steps
-    from pretrain.encoder import encoder_files
-    from pretrain.export import export_run
-    from pretrain.train import pretrain
-    from procmem.atomic import atomic_write_json
+    from procmem.pretrain.config import total_steps
+    from procmem.pretrain.encoder import encoder_files
+    from procmem.pretrain.export import export_run
+    from procmem.pretrain.train import pretrain
+    from procmem.core.atomic import atomic_write_json
 
     name = out / "encoders" / f"{process}-s{seed}"
     run_dir = out / "train" / f"{process}-s{seed}"
@@ -306,8 +306,8 @@ def evaluate(rundir: Path, encoders: list, data: dict, keys: dict, cache: Path,
              progress: bool) -> None:
     """kNN, linear, NIGHTS and segmentation of `encoders` into `rundir`; an experiment whose
     encoders and data are unchanged since it completed there is not run again."""
-    from eval.experiments import run_knn, run_linear, run_nights, run_segment
-    from procmem.atomic import atomic_write_json
+    from procmem.eval.experiments import run_knn, run_linear, run_nights, run_segment
+    from procmem.core.atomic import atomic_write_json
 
     marker = rundir / "orderings-done.json"
     done = json.loads(marker.read_text()) if marker.is_file() else {}
@@ -336,7 +336,7 @@ def evaluate(rundir: Path, encoders: list, data: dict, keys: dict, cache: Path,
 
 def metrics_of(rundir: Path) -> dict:
     """{model: {metric: value}} from a run directory's knn/linear/nights/segment results."""
-    from eval.results import read_result
+    from procmem.eval.results import read_result
 
     out: dict = {}
     knn = read_result(rundir, "knn") or {"results": {}}
@@ -371,7 +371,7 @@ def summarise(per_run: list[dict]) -> dict:
 
 def pixel_encoder(grid: int):
     """Raw pixels on the learned encoders' patch grid (about 32 px), named 'pixels'."""
-    from eval.encoders import PixelEncoder
+    from procmem.eval.encoders import PixelEncoder
 
     patch = max(1, round(32 / grid))
     enc = PixelEncoder(grid * patch, patch)
@@ -392,7 +392,7 @@ def _fmt(s: dict) -> tuple[str, str]:
 
 
 def markdown(result: dict) -> str:
-    from eval.results import markdown_table
+    from procmem.eval.results import markdown_table
 
     st = result["settings"]
     parts = ["## Procedural orderings\n",
@@ -427,7 +427,7 @@ def markdown(result: dict) -> str:
 
 def bar_charts(pictures: Path, summary: dict, models: list[str]) -> list[Path]:
     """One PNG per metric family: a panel per metric, a bar per model, CI whiskers."""
-    from eval.plots import bar_panels
+    from procmem.eval.plots import bar_panels
 
     families: dict = {}
     for metric in summary:
@@ -466,8 +466,8 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
                   max_per_class: int | None = None, datasets=DATASETS, device: str | None = None,
                   overrides=(), workers: int = 1, progress: bool = True) -> dict:
     """The whole run (see the module docstring); returns what orderings.json holds."""
-    from pretrain.config import load_config, total_steps
-    from procmem.atomic import atomic_write_json, atomic_write_text
+    from procmem.pretrain.config import load_config, total_steps
+    from procmem.core.atomic import atomic_write_json, atomic_write_text
 
     out = Path(out)
     opts = {"out": str(out), "processes": list(processes), "seeds": list(seeds),
@@ -495,8 +495,8 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
             _say(f"pretrain {p} seed {s} ({total_steps(cfgs[s])} steps)")
             training.append(train(out, p, s, cfgs[s], progress))
 
-    from eval.encoders import random_like
-    from pretrain.encoder import Encoder
+    from procmem.eval.encoders import random_like
+    from procmem.pretrain.encoder import Encoder
 
     data = load_datasets(found, max_per_class)
     keys = {n: _data_key(d) for n, d in data.items()}
@@ -524,7 +524,7 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
               "training": training, "skipped_datasets": skipped,
               "primary_rule": PRIMARY_RULE, "confidence": CONFIDENCE,
               "claims": check_claims(summary), "metrics": summary}
-    from eval.results import pictures_dir
+    from procmem.eval.results import pictures_dir
 
     bar_charts(pictures_dir(out), summary, models)
     atomic_write_json(out / "orderings.json", result)

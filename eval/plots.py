@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem.atomic import atomic_write_bytes
+from procmem.core.atomic import atomic_write_bytes
 
 
 def _plt():
@@ -44,7 +44,7 @@ def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, cl
     its label and the memory's prediction; its border is green/red for right/wrong.
     A generators.sheet contact sheet, so all of procmem's image grids look alike.
     """
-    from generators.sheet import save_sheet
+    from procmem.generators.sheet import save_sheet
 
     pics, caps, borders = [], [], []
     for r, q in enumerate(queries):

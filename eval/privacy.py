@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.neighbours import exact_topk, neighbour_labels, similarities, topk_from_sims
-from memory.voting import predict, vote
+from procmem.eval.neighbours import exact_topk, neighbour_labels, similarities, topk_from_sims
+from procmem.memory.voting import predict, vote
 
 
 def _decide(nl, sims, rule, num_classes, vote_kw):

@@ -11,7 +11,7 @@ import html
 import re
 from pathlib import Path
 
-from procmem.atomic import atomic_write_text
+from procmem.core.atomic import atomic_write_text
 
 ORDER = ("knn", "linear", "nights", "segment", "scaling", "add_classes", "privacy", "unlearn",
          "compartment")
@@ -62,7 +62,7 @@ def markdown_to_html(md: str) -> str:
 
 def build_report(rundir, title: str = "procmem evaluation") -> Path:
     """Write `<rundir>/report.html` from the run's `.md` results and `pictures/*.png`."""
-    from procmem.errors import ProcmemError
+    from procmem.core.errors import ProcmemError
 
     rundir = Path(rundir)
     if not rundir.is_dir():

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.knn_table import FIXED_K
-from eval.neighbours import exact_topk, neighbour_labels
-from memory.voting import predict, vote
+from procmem.eval.knn_table import FIXED_K
+from procmem.eval.neighbours import exact_topk, neighbour_labels
+from procmem.memory.voting import predict, vote
 
 
 def nested_order(labels, seed: int = 0) -> np.ndarray:

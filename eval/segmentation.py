@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.neighbours import exact_topk, neighbour_labels
-from memory.voting import predict, vote
+from procmem.eval.neighbours import exact_topk, neighbour_labels
+from procmem.memory.voting import predict, vote
 
 
 def label_fractions(mask: np.ndarray, grid: tuple[int, int], num_classes: int, void: int

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.memory_accuracy import memory_accuracy
-from memory import receipts
+from procmem.eval.memory_accuracy import memory_accuracy
+from procmem.memory import receipts
 
 
 def build_memory(path, feats, labels, fingerprint: str, class_names=None, sources=None,
                  index: str = "flat"):
     """A new VisualMemory at `path` holding (feats, labels), label names from `class_names`."""
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     mem = VisualMemory.create(path, feats.shape[1], fingerprint, index=index)
     names = {i: n for i, n in enumerate(class_names)} if class_names is not None else None

@@ -19,7 +19,7 @@ paper's best pretraining data (default)."""
 
 def register(sub) -> None:
     """Add `generate` and `shards {verify,sheet}` to the top-level parser."""
-    from generators.processes import PROCESSES
+    from procmem.generators.processes import PROCESSES
 
     g = sub.add_parser(
         "generate",
@@ -95,7 +95,7 @@ def register(sub) -> None:
 
 
 def config_from_args(args):
-    from generators import frames, jobs, processes
+    from procmem.generators import frames, jobs, processes
 
     opts = processes.ProcessOptions(k=args.k, alpha=args.alpha, mix=args.mix,
                                     mask_res=args.mask_res, kmeans_iters=args.kmeans_iters,
@@ -112,7 +112,7 @@ def run_generate(args) -> int:
     import logging
     import sys
 
-    from generators import jobs
+    from procmem.generators import jobs
 
     logging.basicConfig(level=logging.WARNING, format="procmem: %(message)s")
     cfg = config_from_args(args)
@@ -126,7 +126,7 @@ def run_generate(args) -> int:
 def run_verify(args) -> int:
     import sys
 
-    from generators import shards
+    from procmem.generators import shards
 
     problems, checked = shards.verify(args.dir, progress=sys.stderr.isatty())
     for p in problems:
@@ -136,7 +136,7 @@ def run_verify(args) -> int:
 
 
 def run_sheet(args) -> int:
-    from generators import shards, sheet
+    from procmem.generators import shards, sheet
 
     images, captions = [], []
     for img, meta in shards.iter_images(args.dir, args.n):
@@ -154,8 +154,8 @@ def run_sheet(args) -> int:
 def run_explain(args) -> int:
     import numpy as np
 
-    from generators import provenance, shards, sheet
-    from generators.render import Renderer
+    from procmem.generators import provenance, shards, sheet
+    from procmem.generators.render import Renderer
 
     rows, mismatched = [], 0
     with Renderer(size=64) as renderer:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 PROGRAM_SOURCES = ("library", "generated", "all")
 TIME_RANGE = 10.0
@@ -54,7 +54,7 @@ class FrameSpec:
 
 def source_hash(program) -> str:
     """First 16 hex digits of the sha256 of a program's GLSL text."""
-    from procmem.atomic import sha256_bytes
+    from procmem.core.atomic import sha256_bytes
 
     return sha256_bytes(program.source.encode("utf-8"))[:16]
 
@@ -82,7 +82,7 @@ class PoolStats:
 
 def grammar_available() -> bool:
     try:
-        from shaders import grammar  # noqa: F401
+        from procmem.shaders import grammar  # noqa: F401
     except ImportError:
         return False
     return hasattr(grammar, "generate")
@@ -101,7 +101,7 @@ def check_programs(programs: str) -> str:
         raise FramePoolError(f"--programs {programs}: shaders.grammar is not available here; "
                              "use --programs library")
     if programs in ("library", "all"):
-        from shaders import registry
+        from procmem.shaders import registry
 
         if not registry.library():
             raise FramePoolError("--programs library: the shader library is empty")
@@ -110,13 +110,13 @@ def check_programs(programs: str) -> str:
 
 def draw_program(rng: np.random.Generator, programs: str):
     """A program: uniform over the library, a grammar seed, or (all) either with p = 1/2."""
-    from shaders import registry
+    from procmem.shaders import registry
 
     use_library = programs == "library" or (programs == "all" and rng.random() < 0.5)
     if use_library:
         lib = registry.library()
         return lib[int(rng.integers(len(lib)))]
-    from shaders import grammar
+    from procmem.shaders import grammar
 
     return grammar.generate(int(rng.integers(0, 2**31 - 1)))
 
@@ -134,12 +134,12 @@ def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs: 
     `renderer` is a `Renderer` or `SafeRenderer`. The pool is shuffled (one rng permutation)
     so neighbouring images do not share a program.
     """
-    from generators.watchdog import RenderFailed
-    from shaders.program import ProgramError
+    from procmem.generators.watchdog import RenderFailed
+    from procmem.shaders.program import ProgramError
 
     frame_problem = None
     if quality:
-        from generators.quality import frame_problem
+        from procmem.generators.quality import frame_problem
     stats = PoolStats()
     frames = np.empty((n, res, res, 3), np.uint8)
     specs: list[FrameSpec] = []

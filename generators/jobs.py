@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generators import frames as fr
-from generators import processes as pr
-from generators import shards as sh
+from procmem.generators import frames as fr
+from procmem.generators import processes as pr
+from procmem.generators import shards as sh
 from procmem import __version__
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 log = logging.getLogger("procmem.generators")
 
@@ -244,10 +244,10 @@ def make_shards_prefetching(cfg: GenerateConfig, todo: list[int], out: Path, ren
 def new_renderer(res: int, watchdog: bool):
     """The renderer a worker owns: SafeRenderer (deadline, survives hangs) or a plain one."""
     if watchdog:
-        from generators.watchdog import SafeRenderer
+        from procmem.generators.watchdog import SafeRenderer
 
         return SafeRenderer(size=res)
-    from generators.render import Renderer
+    from procmem.generators.render import Renderer
 
     return Renderer(size=res)
 
@@ -343,7 +343,7 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
             own = renderer is None
             r = renderer if renderer is not None else new_renderer(cfg.res, watchdog)
             try:
-                from generators.watchdog import SafeRenderer
+                from procmem.generators.watchdog import SafeRenderer
 
                 if isinstance(r, SafeRenderer):  # it renders in its child: overlap the stages
                     for result in make_shards_prefetching(cfg, todo, out, r):

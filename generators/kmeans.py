@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 DEFAULT_SAMPLE = 4096
 DEFAULT_TOL = 1e-3

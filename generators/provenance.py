@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from generators import kmeans as km
-from generators import processes as pr
-from procmem.errors import ProcmemError
+from procmem.generators import kmeans as km
+from procmem.generators import processes as pr
+from procmem.core.errors import ProcmemError
 
 
 class ProgramChanged(ProcmemError):
@@ -21,8 +21,8 @@ class ProgramChanged(ProcmemError):
 
 def render_source(source: dict, res: int, renderer) -> np.ndarray:
     """The frame a source entry names ({program, time, params, source_sha256}) at res x res."""
-    from generators.frames import source_hash
-    from shaders import registry
+    from procmem.generators.frames import source_hash
+    from procmem.shaders import registry
 
     program = registry.get(source["program"])
     recorded = source.get("source_sha256")

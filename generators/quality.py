@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 MIN_CONTRAST_STD = 3.0
 """Lowest accepted standard deviation (0-255 units) of luminance or of any one channel.

@@ -21,8 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
-from procmem.errors import ProcmemError
-from shaders.program import PARAM_COUNT, Program, ProgramError, check
+from procmem.core.errors import ProcmemError
+from procmem.shaders.program import PARAM_COUNT, Program, ProgramError, check
 
 VERTEX_SHADER = """#version 330
 void main() {

@@ -31,8 +31,8 @@ from typing import Iterator
 import numpy as np
 
 from procmem import __version__
-from procmem.atomic import atomic_open, atomic_write_json, sha256_file
-from procmem.errors import ProcmemError
+from procmem.core.atomic import atomic_open, atomic_write_json, sha256_file
+from procmem.core.errors import ProcmemError
 
 MANIFEST = "manifest.json"
 LOCK = ".manifest.lock"

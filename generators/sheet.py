@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from procmem.atomic import atomic_write_bytes
-from procmem.errors import ProcmemError
+from procmem.core.atomic import atomic_write_bytes
+from procmem.core.errors import ProcmemError
 
 PAD = 4
 """Pixels between cells and around the sheet."""
@@ -165,7 +165,7 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
     """
     from tqdm import tqdm
 
-    from generators.render import parse_size, random_params
+    from procmem.generators.render import parse_size, random_params
 
     w, h = parse_size(size)
     frames, captions, borders, failures = [], [], [], []
@@ -220,7 +220,7 @@ class SheetWindow:
         glfw.make_context_current(self.window)
         import moderngl
 
-        from generators.render import VERTEX_SHADER
+        from procmem.generators.render import VERTEX_SHADER
 
         self.ctx = moderngl.create_context()
         self.prog = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader="""

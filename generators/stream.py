@@ -22,8 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from generators.jobs import SampleConfig, Timing, make_samples
-from generators.processes import ProcessOptions
+from procmem.generators.jobs import SampleConfig, Timing, make_samples
+from procmem.generators.processes import ProcessOptions
 
 STREAM_TAG = 0x5354_5245  # "STRE": keeps stream seeds apart from shard seeds [seed, i]
 
@@ -44,14 +44,14 @@ class ProceduralStream(_torch_dataset_base()):
                  with_metadata: bool = True, watchdog: bool = False,
                  rank: int | None = None, world_size: int | None = None):
         super().__init__()
-        from generators.frames import default_programs
+        from procmem.generators.frames import default_programs
 
         self.config = SampleConfig(process=process, res=res,
                                    programs=programs or default_programs(),
                                    frames_per_program=frames_per_program,
                                    options=options).check()
         if pool_size < 1:
-            from generators.processes import ProcessError
+            from procmem.generators.processes import ProcessError
 
             raise ProcessError(f"pool_size={pool_size}: render at least one frame per pool "
                                "(256 amortises compiles and gives KML textures to draw from)")
@@ -84,10 +84,10 @@ class ProceduralStream(_torch_dataset_base()):
         if self._renderer is None:
             import multiprocessing
 
-            from generators.jobs import new_renderer
+            from procmem.generators.jobs import new_renderer
 
             if self.watchdog and multiprocessing.current_process().daemon:
-                from generators.processes import ProcessError
+                from procmem.generators.processes import ProcessError
 
                 raise ProcessError(
                     "ProceduralStream(watchdog=True) cannot start its render child inside a "

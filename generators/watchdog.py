@@ -27,9 +27,9 @@ from typing import Sequence
 
 import numpy as np
 
-from generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
-from procmem.errors import ProcmemError
-from shaders.program import Program
+from procmem.generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
+from procmem.core.errors import ProcmemError
+from procmem.shaders.program import Program
 
 BASE_TIMEOUT = 10.0
 """Seconds allowed for any call: one compile (~0.15 s on llvmpipe, more under load) with margin."""

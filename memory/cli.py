@@ -126,8 +126,8 @@ def register(sub) -> None:
 
 
 def _vectors(args):
-    from memory.embeddings import embed_folder, load_npz
-    from memory.errors import MemoryStoreError
+    from procmem.memory.embeddings import embed_folder, load_npz
+    from procmem.memory.errors import MemoryStoreError
 
     if args.embeddings and not (args.model or args.data):
         return load_npz(args.embeddings)
@@ -144,8 +144,8 @@ def cmd_build(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from memory.errors import MemoryStoreError
-    from memory.store import SQLITE_NAME, VisualMemory
+    from procmem.memory.errors import MemoryStoreError
+    from procmem.memory.store import SQLITE_NAME, VisualMemory
 
     emb = _vectors(args)
     digest = hashlib.sha256(np.ascontiguousarray(emb.features).tobytes()
@@ -182,8 +182,8 @@ def cmd_build(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from memory.embeddings import to_memory_labels
-    from memory.store import VisualMemory
+    from procmem.memory.embeddings import to_memory_labels
+    from procmem.memory.store import VisualMemory
 
     emb = _vectors(args)
     with VisualMemory.open(args.memory) as mem:
@@ -208,8 +208,8 @@ def _print_receipt(r) -> None:
 
 
 def cmd_remove(args) -> int:
-    from memory.errors import MemoryStoreError
-    from memory.store import VisualMemory
+    from procmem.memory.errors import MemoryStoreError
+    from procmem.memory.store import VisualMemory
 
     with VisualMemory.open(args.memory) as mem:
         if args.ids is not None:
@@ -235,7 +235,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     emb = _vectors(args)
     with VisualMemory.open(args.memory) as mem:
@@ -286,12 +286,12 @@ def _neighbour_grid(queries, cells, path: str) -> None:
 def cmd_classify(args) -> int:
     import numpy as np
 
-    from memory import decisions
-    from memory.embeddings import to_memory_labels
-    from memory.errors import MemoryStoreError
-    from memory.pruning import gamma
-    from memory.store import VisualMemory
-    from memory.voting import RULES
+    from procmem.memory import decisions
+    from procmem.memory.embeddings import to_memory_labels
+    from procmem.memory.errors import MemoryStoreError
+    from procmem.memory.pruning import gamma
+    from procmem.memory.store import VisualMemory
+    from procmem.memory.voting import RULES
 
     emb = _vectors(args)
     try:
@@ -336,7 +336,7 @@ def cmd_classify(args) -> int:
             print(f"  id {nb['id']} label {nb['label']} {nb['label_name'] or ''} "
                   f"sim {nb['similarity']:+.4f} weight {nb['weight']:.4g}")
     if args.out:
-        from procmem.atomic import atomic_write_json
+        from procmem.core.atomic import atomic_write_json
 
         report["explained"] = explained
         atomic_write_json(args.out, json.loads(json.dumps(report, default=float)))
@@ -368,8 +368,8 @@ def _plot_sweep(report: dict, ks: list[int], path: str) -> None:
 
 
 def cmd_prune(args) -> int:
-    from memory import pruning
-    from memory.store import VisualMemory
+    from procmem.memory import pruning
+    from procmem.memory.store import VisualMemory
 
     with VisualMemory.open(args.memory) as mem:
         stats = pruning.compute(mem, k=args.k, rule=args.rule, progress=True)
@@ -388,7 +388,7 @@ def cmd_prune(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     with VisualMemory.open(args.memory) as mem:
         info = mem.info()
@@ -412,7 +412,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from memory.verify import verify
+    from procmem.memory.verify import verify
 
     r = verify(args.memory)
     print(f"{args.memory}: {'OK' if r['ok'] else 'PROBLEMS'} ({r['count']} items, version "

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.errors import MemoryStoreError
-from memory.voting import neighbour_weights, predict, topk_classes, vote
+from procmem.memory.errors import MemoryStoreError
+from procmem.memory.voting import neighbour_weights, predict, topk_classes, vote
 
 
 @dataclass
@@ -53,7 +53,7 @@ def decide(memory, sims, ids, rule: str = "rank", *, tau: float = 0.07, alpha: f
     labels = memory.labels_of(ids)
     mult = np.ones(labels.shape)
     if pruning == "soft":
-        from memory.pruning import gamma
+        from procmem.memory.pruning import gamma
 
         if memory.prune_stats() is None:
             raise MemoryStoreError(f"soft pruning needs pruning counts: run `procmem memory "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memory.errors import MemoryStoreError
+from procmem.memory.errors import MemoryStoreError
 
 
 @dataclass
@@ -57,7 +57,7 @@ def load_npz(path) -> Embeddings:
 def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:
     """Embed an ImageFolder with `pretrain` (exported NAME or random:<arch>:<size>:<seed>)."""
     try:
-        from pretrain.embed import embed_folder as _embed
+        from procmem.pretrain.embed import embed_folder as _embed
     except ImportError as e:
         raise MemoryStoreError(f"embedding images needs the pretrain stage ({e}); pass "
                                f"--embeddings FILE.npz from `procmem embed` instead")

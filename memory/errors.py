@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 
 class MemoryStoreError(ProcmemError):

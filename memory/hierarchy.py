@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import ks_2samp
 
-from memory.errors import MemoryStoreError
+from procmem.memory.errors import MemoryStoreError
 
 
 @dataclass

@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from memory.errors import MemoryStoreError
-from memory.topk import topk
+from procmem.memory.errors import MemoryStoreError
+from procmem.memory.topk import topk
 
 KINDS = ("flat", "ivfpq", "numpy", "torch")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memory.voting import vote
+from procmem.memory.voting import vote
 
 
 def knn_proba(nn_labels, sims, num_classes: int, rule: str = "softmax", *, tau: float = 0.07,
@@ -67,7 +67,7 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
 def knn_loss_weights(memory, k: int = 10, alpha: float = 1.0, rule: str = "softmax",
                      tau: float = 0.07) -> tuple[np.ndarray, np.ndarray]:
     """(ids, weights): 1 + alpha * (-log p_knn(y_i)) with leave-one-out p_knn (Jia et al.)."""
-    from memory.pruning import self_neighbours
+    from procmem.memory.pruning import self_neighbours
 
     ids, sims, nn = self_neighbours(memory, k)
     p = knn_proba(memory.labels_of(nn), sims, memory.num_classes, rule, tau=tau)
@@ -89,7 +89,7 @@ def fit_probe(memory, *, knn_weighted: bool = False, k: int = 10, alpha: float =
 def interpolate(p_knn, p_linear, lam: float = 0.5) -> np.ndarray:
     """lam * p_knn + (1 - lam) * p_linear (Jia et al. Eq. 3)."""
     if not 0.0 <= lam <= 1.0:
-        from memory.errors import MemoryStoreError
+        from procmem.memory.errors import MemoryStoreError
 
         raise MemoryStoreError(f"interpolation weight lambda must be in [0, 1], got {lam}")
     return lam * np.asarray(p_knn) + (1.0 - lam) * np.asarray(p_linear)

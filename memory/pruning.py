@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from memory.voting import predict, vote
+from procmem.memory.voting import predict, vote
 
 C_DEFAULT = 1.0
 D_DEFAULT = 1.75

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from memory.parametric import softmax
+from procmem.memory.parametric import softmax
 
 
 class ResMem:

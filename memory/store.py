@@ -39,10 +39,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from memory import index as index_mod
-from memory.errors import (BadVectorsError, CorruptStoreError, FingerprintError, IdError,
+from procmem.memory import index as index_mod
+from procmem.memory.errors import (BadVectorsError, CorruptStoreError, FingerprintError, IdError,
                            MemoryStoreError)
-from procmem.atomic import atomic_write_bytes, atomic_write_json, sha256_bytes
+from procmem.core.atomic import atomic_write_bytes, atomic_write_json, sha256_bytes
 
 FORMAT = 1
 SQLITE_NAME = "memory.sqlite"
@@ -445,7 +445,7 @@ class VisualMemory:
                where: Callable[[str | None], bool] | None = None, checks: bool = True):
         """Remove items (by ids, label, source LIKE pattern or predicate) and return the
         unlearning receipt (contract 7), also saved under receipts/."""
-        from memory import receipts
+        from procmem.memory import receipts
 
         self._need_open()
         doomed = self.select_ids(ids=ids, label=label, source_like=source_like, where=where)
@@ -476,7 +476,7 @@ class VisualMemory:
         """Recompute stored statistics that depend on the memory's contents."""
         cfg = self._meta("prune_config")
         if cfg is not None:
-            from memory import pruning
+            from procmem.memory import pruning
 
             pruning.compute(self, **json.loads(cfg))
         else:
@@ -562,7 +562,7 @@ class VisualMemory:
                  alpha: float = 2.0, pruning: str = "none", fingerprint: str | None = None):
         """kNN decision with its neighbours (memory.decisions.Decisions); `pruning="soft"`
         multiplies each neighbour's vote by gamma = d/(c+v) (Geirhos et al. App. G)."""
-        from memory import decisions
+        from procmem.memory import decisions
 
         sims, ids = self.search(queries, k, fingerprint=fingerprint)
         return decisions.decide(self, sims, ids, rule, tau=tau, alpha=alpha, pruning=pruning)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 RULES = ("plurality", "distance", "softmax", "rank")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from procmem.atomic import atomic_open
-from procmem.errors import ProcmemError
+from procmem.core.atomic import atomic_open
+from procmem.core.errors import ProcmemError
 
 CHECKPOINT_NAME = "checkpoint.pt"
 

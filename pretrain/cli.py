@@ -79,13 +79,13 @@ def register(sub) -> None:
 
 
 def run_pretrain(args) -> int:
-    from procmem.errors import ProcmemError
+    from procmem.core.errors import ProcmemError
 
     rest = list(args.args)
     if rest and rest[0] == "export":
         if len(rest) != 2 or not args.out:
             raise ProcmemError("usage: procmem pretrain export RUN --out NAME")
-        from pretrain.export import export_run
+        from procmem.pretrain.export import export_run
 
         weights, meta = export_run(rest[1], args.out)
         print(f"wrote {weights} and {meta}")
@@ -93,8 +93,8 @@ def run_pretrain(args) -> int:
     if not args.data or not args.out:
         raise ProcmemError("procmem pretrain needs --data (shard directory or stream:<process>) "
                            "and --out (run directory); see procmem pretrain --help")
-    from pretrain.config import load_config
-    from pretrain.train import pretrain
+    from procmem.pretrain.config import load_config
+    from procmem.pretrain.train import pretrain
 
     cfg = load_config(args.config, rest)
     result = pretrain(cfg, args.data, args.out, progress=not args.no_progress)
@@ -103,7 +103,7 @@ def run_pretrain(args) -> int:
 
 
 def run_embed(args) -> int:
-    from pretrain.embed import embed_folder
+    from procmem.pretrain.embed import embed_folder
 
     n, dim = embed_folder(args.model, args.data, args.out, args.batch_size, args.device)
     print(f"wrote {args.out}: {n} images x {dim} dimensions")

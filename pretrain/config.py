@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations

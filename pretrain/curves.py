@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from procmem.atomic import atomic_write_bytes
-from pretrain.metrics import read_metrics
+from procmem.core.atomic import atomic_write_bytes
+from procmem.pretrain.metrics import read_metrics
 
 CURVES_NAME = "curves.png"
 PANELS = (

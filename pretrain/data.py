@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from procmem.atomic import sha256_file
-from procmem.errors import ProcmemError
-from pretrain.augment import MultiCrop, collate_crops
+from procmem.core.atomic import sha256_file
+from procmem.core.errors import ProcmemError
+from procmem.pretrain.augment import MultiCrop, collate_crops
 
 IMAGE_KEYS = ("png", "jpg", "jpeg")
 
@@ -44,7 +44,7 @@ def shard_urls(directory: str | Path) -> list[str]:
     if not (d / "manifest.json").is_file():
         raise DataError(f"--data {directory}: no manifest.json, so this is not a shard set "
                         "(contract 4); generate one with `procmem generate`")
-    from generators.shards import read_manifest
+    from procmem.generators.shards import read_manifest
 
     # Only the shards the manifest lists: a stray or half-made tar in the folder is not data.
     names = [e["name"] for e in read_manifest(d)["shards"]]
@@ -113,7 +113,7 @@ def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
     import webdataset as wds
 
     try:
-        from generators.stream import ProceduralStream
+        from procmem.generators.stream import ProceduralStream
     except ImportError as e:
         raise DataError(f"--data stream:{process} needs generators.stream ({e}); "
                         "use a shard directory instead") from None

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem.atomic import atomic_write_bytes
-from pretrain.encoder import Encoder
-from pretrain.imagefolder import list_image_folder, read_rgb
+from procmem.core.atomic import atomic_write_bytes
+from procmem.pretrain.encoder import Encoder
+from procmem.pretrain.imagefolder import list_image_folder, read_rgb
 
 
 def embed_folder(model: str, folder: str | Path, out: str | Path, batch_size: int = 64,

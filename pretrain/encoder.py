@@ -16,11 +16,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from procmem.atomic import sha256_file
-from procmem.errors import ProcmemError
-from pretrain.augment import normalize
-from pretrain.augment import to_chw_uint8
-from pretrain.model import create_backbone, patch_size_of
+from procmem.core.atomic import sha256_file
+from procmem.core.errors import ProcmemError
+from procmem.pretrain.augment import normalize
+from procmem.pretrain.augment import to_chw_uint8
+from procmem.pretrain.model import create_backbone, patch_size_of
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from procmem.atomic import atomic_write_bytes, atomic_write_json, sha256_file
-from procmem.errors import ProcmemError
-from pretrain.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from pretrain.encoder import encoder_files
+from procmem.core.atomic import atomic_write_bytes, atomic_write_json, sha256_file
+from procmem.core.errors import ProcmemError
+from procmem.pretrain.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from procmem.pretrain.encoder import encoder_files
 
 
 class ExportError(ProcmemError):

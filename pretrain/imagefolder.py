@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 

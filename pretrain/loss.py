@@ -21,7 +21,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.config import CENTERINGS
+from procmem.pretrain.config import CENTERINGS
 
 
 class DINOLoss(nn.Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from procmem.atomic import atomic_write_text
+from procmem.core.atomic import atomic_write_text
 
 METRICS_NAME = "metrics.jsonl"
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 
 def create_backbone(arch: str, drop_path_rate: float = 0.0, **timm_kwargs) -> nn.Module:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pretrain.encoder import Encoder
-from pretrain.imagefolder import list_image_folder, read_rgb
+from procmem.pretrain.encoder import Encoder
+from procmem.pretrain.imagefolder import list_image_folder, read_rgb
 
 
 def knn_accuracy(mem: np.ndarray, mem_labels: np.ndarray, queries: np.ndarray,

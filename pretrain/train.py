@@ -23,21 +23,21 @@ import torch
 import yaml
 
 import procmem
-from procmem.atomic import atomic_write_json, atomic_write_text
-from procmem.errors import ProcmemError
-from pretrain import config as config_mod
-from pretrain.augment import normalize
-from pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint,
+from procmem.core.atomic import atomic_write_json, atomic_write_text
+from procmem.core.errors import ProcmemError
+from procmem.pretrain import config as config_mod
+from procmem.pretrain.augment import normalize
+from procmem.pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint,
                                  set_rng_state)
-from pretrain.curves import plot_curves
-from pretrain.data import data_provenance, make_loader
-from pretrain.encoder import Encoder
-from pretrain.loss import DINOLoss, KoLeoLoss
-from pretrain.metrics import MetricsLog
-from pretrain.model import build_student_teacher
-from pretrain.photometric import BatchPhotometric
-from pretrain.schedules import Schedules
-from pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
+from procmem.pretrain.curves import plot_curves
+from procmem.pretrain.data import data_provenance, make_loader
+from procmem.pretrain.encoder import Encoder
+from procmem.pretrain.loss import DINOLoss, KoLeoLoss
+from procmem.pretrain.metrics import MetricsLog
+from procmem.pretrain.model import build_student_teacher
+from procmem.pretrain.photometric import BatchPhotometric
+from procmem.pretrain.schedules import Schedules
+from procmem.pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
                              param_groups)
 
 # Config keys that may change between a run and its resumption (they change no schedule).
@@ -205,7 +205,7 @@ class Trainer:
         self.log: MetricsLog | None = None
         self.probe = None
         if cfg["probe"]["data"] and cfg["probe"]["every"] > 0 and self.dist.is_main:
-            from pretrain.probe import KNNProbe
+            from procmem.pretrain.probe import KNNProbe
 
             p = cfg["probe"]
             self.probe = KNNProbe(p["data"], p["per_class"], p["query_fraction"], p["k"],

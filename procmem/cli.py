@@ -12,10 +12,11 @@ import importlib
 import sys
 
 from procmem import __version__
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 STAGE_CLIS = (
-    "shaders.cli", "generators.cli", "pretrain.cli", "memory.cli", "eval.cli", "procmem.demo",
+    "procmem.shaders.cli", "procmem.generators.cli", "procmem.pretrain.cli", "procmem.memory.cli",
+    "procmem.eval.cli", "procmem.demo",
 )
 
 

@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 STATE_NAME = "demo-state.json"
 DEFAULT_FORGET = "face"
@@ -99,7 +99,7 @@ class State:
         return None
 
     def save(self, name: str, key, summary: dict) -> dict:
-        from procmem.atomic import atomic_write_json
+        from procmem.core.atomic import atomic_write_json
 
         self.stages[name] = {"key": _plain(key), "summary": _plain(summary)}
         atomic_write_json(self.path, {"stages": self.stages})
@@ -129,7 +129,7 @@ def builtin_images(size: int):
     import numpy as np
     from skimage.data import lfw_subset
 
-    from eval.datasets import LabelledImages, resize_images, sklearn_digits
+    from procmem.eval.datasets import LabelledImages, resize_images, sklearn_digits
 
     d, digit_labels = sklearn_digits()
     faces = lfw_subset()  # 100 faces, then 100 patches of background
@@ -145,7 +145,7 @@ def builtin_images(size: int):
 
 def real_images(data: str | None, size: int, per_class: int, seed: int = 0):
     """(memory set, query set): each class split 80/20, seeded and stratified."""
-    from eval.datasets import load_classification, per_class_subset, stratified_split
+    from procmem.eval.datasets import load_classification, per_class_subset, stratified_split
 
     limit = per_class or None
     if data is not None:
@@ -175,9 +175,9 @@ def forget_label(names: list[str], wanted: str | None, builtin: bool) -> int:
 
 
 def stage_library(out: Path, state: State, size: int, frames: int) -> dict:
-    from generators.render import Renderer
-    from generators.sheet import render_program_sheet, save_png
-    from shaders import registry
+    from procmem.generators.render import Renderer
+    from procmem.generators.sheet import render_program_sheet, save_png
+    from procmem.shaders import registry
 
     programs = registry.library()
     _stage(1, f"rendering the {len(programs)} library programs ({frames} frames each, {size} px)")
@@ -200,9 +200,9 @@ def stage_library(out: Path, state: State, size: int, frames: int) -> dict:
 def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -> dict:
     import argparse
 
-    from generators import jobs
-    from generators.cli import run_sheet
-    from procmem.atomic import sha256_file
+    from procmem.generators import jobs
+    from procmem.generators.cli import run_sheet
+    from procmem.core.atomic import sha256_file
 
     cfg = jobs.GenerateConfig(process="kml-mixup", res=res, num_images=images,
                               shard_size=min(SHARD_SIZE, images)).check()
@@ -223,7 +223,7 @@ def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -
 
 
 def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
-    from pretrain import config as config_mod
+    from procmem.pretrain import config as config_mod
 
     run_dir = out / "run"
     total = config_mod.total_steps(cfg)
@@ -232,7 +232,7 @@ def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
     key = {"config": cfg, "shards": shards["manifest_sha256"]}
     if (s := state.done("pretrain", key)) and (run_dir / "checkpoint.pt").is_file():
         return _skip(s, f"step {s['step']}")
-    from pretrain.train import pretrain, resumable_under
+    from procmem.pretrain.train import pretrain, resumable_under
 
     if not resumable_under(run_dir, cfg, str(out / "shards")):
         print(f"  {run_dir} holds a run of another recipe or shard set (an earlier demo): "
@@ -251,15 +251,15 @@ def stage_pretrain(out: Path, state: State, cfg: dict, shards: dict) -> dict:
 def _final_loss(run_dir: Path, result: dict):
     if result["final_loss"] is not None:
         return result["final_loss"]
-    from pretrain.metrics import read_metrics
+    from procmem.pretrain.metrics import read_metrics
 
     losses = [r["loss"] for r in read_metrics(run_dir) if "loss" in r]
     return losses[-1] if losses else None
 
 
 def stage_export(out: Path, state: State, trained: dict) -> dict:
-    from pretrain.encoder import encoder_files
-    from pretrain.export import export_run
+    from procmem.pretrain.encoder import encoder_files
+    from procmem.pretrain.export import export_run
 
     name = out / "encoder"
     weights, meta = encoder_files(name)
@@ -285,7 +285,7 @@ class Encoders:
 
     def get(self, which: str):
         if which not in self._made:
-            from eval.encoders import make_encoder, random_like
+            from procmem.eval.encoders import make_encoder, random_like
 
             self._made[which] = {"pretrained": lambda: make_encoder(f"procmem:{self.export}"),
                                  "random init": lambda: random_like(self.export, 0),
@@ -300,12 +300,12 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
                  forget: int, export: dict, cache: Path) -> dict:
     import numpy as np
 
-    from eval import plots
-    from eval.encoders import compute_features
-    from eval.results import markdown_table, pct, pictures_dir, write_result
-    from eval.unlearning import build_memory
-    from memory import receipts
-    from memory.verify import verify
+    from procmem.eval import plots
+    from procmem.eval.encoders import compute_features
+    from procmem.eval.results import markdown_table, pct, pictures_dir, write_result
+    from procmem.eval.unlearning import build_memory
+    from procmem.memory import receipts
+    from procmem.memory.verify import verify
 
     mem_dir = out / "memory"
     names = mem_set.class_names
@@ -455,7 +455,7 @@ def _print_decision(title: str, query_id: str, truth: str, explained: dict) -> N
 
 
 def _neighbour_grid(path: Path, mem_set, qry_set, decisions, rows, names):
-    from eval import plots
+    from procmem.eval import plots
 
     shown = min(8, decisions.ids.shape[1])
     neigh = [[mem_set.images[i] for i in decisions.ids[r][:shown] if i >= 0] for r in rows]
@@ -466,7 +466,7 @@ def _neighbour_grid(path: Path, mem_set, qry_set, decisions, rows, names):
 
 def stage_privacy(out: Path, state: State, encoders: Encoders, mem_set, qry_set, k: int,
                   memory_key: dict, cache: Path) -> dict:
-    from eval.experiments import run_privacy
+    from procmem.eval.experiments import run_privacy
 
     _stage(6, f"exact privacy audit of the memory ({len(mem_set)} items, k in {PRIVACY_KS})")
     ks = tuple(sorted(set(PRIVACY_KS) | {k}))
@@ -483,7 +483,7 @@ def stage_privacy(out: Path, state: State, encoders: Encoders, mem_set, qry_set,
 
 
 def stage_compartment(out: Path, state: State, export: dict) -> dict:
-    from eval.experiments import run_compartment
+    from procmem.eval.experiments import run_compartment
 
     _stage(7, "compartment audit: every training image must come from a program")
     key = export
@@ -500,7 +500,7 @@ def stage_compartment(out: Path, state: State, export: dict) -> dict:
 
 
 def write_data_section(out: Path, library: dict, shards: dict, pretrain: dict, cfg: dict) -> None:
-    from eval.results import write_result
+    from procmem.eval.results import write_result
 
     write_result(out, "data", {"library": library, "shards": shards}, (
         "## What the encoder learned from: programs only\n\n"
@@ -530,7 +530,7 @@ def run(args) -> int:
                            f"{args.steps})")
     import torch  # noqa: F401  (before any EGL context: see generators.render)
 
-    from pretrain.config import load_config
+    from procmem.pretrain.config import load_config
 
     overrides = list(args.set) + ([f"schedule.max_steps={args.steps}"] if args.steps else [])
     cfg = load_config(args.preset, overrides)
@@ -555,7 +555,7 @@ def run(args) -> int:
     audit = stage_compartment(out, state, export)
     _stage(8, "writing the HTML report")
     write_data_section(out, library, shards, trained, cfg)
-    from eval.report import build_report
+    from procmem.eval.report import build_report
 
     report = build_report(out, title="procmem demo")
     print(f"  {report.resolve()}")
@@ -567,7 +567,7 @@ def run(args) -> int:
 
 def print_summary(out: Path, report: Path, shards: dict, trained: dict, export: dict, mem: dict,
                   privacy: dict, audit: dict, seconds: float) -> None:
-    from eval.results import pct
+    from procmem.eval.results import pct
 
     a, f, p = mem["accuracy"], mem["forget"], privacy["row"]
     gain = a["pretrained"] - a["random init"]

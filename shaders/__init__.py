@@ -6,6 +6,6 @@ A program follows the Shadertoy convention (docs/architecture.md, contract 1):
 and a per-image parameter block `uParams[4]` (16 floats in [0, 1), read with `P(i)`).
 """
 
-from shaders.program import PARAM_COUNT, Program, ProgramError
+from procmem.shaders.program import PARAM_COUNT, Program, ProgramError
 
 __all__ = ["PARAM_COUNT", "Program", "ProgramError"]

@@ -67,7 +67,7 @@ def register(sub) -> None:
 
 
 def cmd_list(args) -> int:
-    from shaders import registry
+    from procmem.shaders import registry
 
     progs = registry.select(args.family)
     width = max(len(p.id) for p in progs)
@@ -78,7 +78,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from shaders import registry
+    from procmem.shaders import registry
 
     p = registry.get(args.id)
     print(f"id: {p.id}\nfamily: {p.family}\ntags: {', '.join(p.tags)}")
@@ -92,25 +92,25 @@ def cmd_show(args) -> int:
 def _renderer_for(programs, size):
     """A plain Renderer for the trusted library; a watchdog SafeRenderer for generated code."""
     if any(p.id.startswith("gen/") for p in programs):
-        from generators.watchdog import SafeRenderer
+        from procmem.generators.watchdog import SafeRenderer
 
         return SafeRenderer(size=size)
-    from generators.render import Renderer
+    from procmem.generators.render import Renderer
 
     return Renderer(size=size)
 
 
 def _check_positive(name: str, value: int) -> None:
-    from procmem.errors import ProcmemError
+    from procmem.core.errors import ProcmemError
 
     if value < 1:
         raise ProcmemError(f"{name} must be at least 1, got {value}")
 
 
 def cmd_render(args) -> int:
-    from generators.render import random_params
-    from generators.sheet import save_png
-    from shaders import registry
+    from procmem.generators.render import random_params
+    from procmem.generators.sheet import save_png
+    from procmem.shaders import registry
 
     _check_positive("--size", args.size)
     program = registry.get(args.id)
@@ -125,14 +125,14 @@ def cmd_render(args) -> int:
 
 
 def _programs(args):
-    from procmem.errors import ProcmemError
-    from shaders import registry
+    from procmem.core.errors import ProcmemError
+    from procmem.shaders import registry
 
     if args.generated is None:
         return registry.select(args.family)
     _check_positive("--generated", args.generated)
     try:
-        from shaders import grammar
+        from procmem.shaders import grammar
     except ImportError:
         raise ProcmemError("--generated needs shaders.grammar, which is not in this checkout; "
                            "use --family or the library") from None
@@ -140,7 +140,7 @@ def _programs(args):
 
 
 def cmd_sheet(args) -> int:
-    from generators.sheet import SheetWindow, render_program_sheet, save_png
+    from procmem.generators.sheet import SheetWindow, render_program_sheet, save_png
 
     _check_positive("--n", args.n)
     _check_positive("--size", args.size)

@@ -31,7 +31,7 @@ import math
 import operator
 import random
 
-from shaders.program import PARAM_COUNT, Program, ProgramError, check
+from procmem.shaders.program import PARAM_COUNT, Program, ProgramError, check
 
 GRAMMAR_VERSION = "1"
 VERSIONS = ("1",)

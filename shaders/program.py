@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
-from procmem.errors import ProcmemError
+from procmem.core.errors import ProcmemError
 
 PARAM_COUNT = 16
 """Floats in the per-image parameter block `uniform vec4 uParams[4]`, each drawn in [0, 1)."""
@@ -36,7 +36,7 @@ class ProgramError(ProcmemError):
 
 def prelude() -> str:
     """Shared GLSL helpers (hashes, noise, palettes, rotations) available to every program."""
-    return resources.files("shaders").joinpath("library/prelude.glsl").read_text()
+    return resources.files("procmem.shaders").joinpath("library/prelude.glsl").read_text()
 
 
 @dataclass(frozen=True)

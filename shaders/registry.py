@@ -11,7 +11,7 @@ import functools
 import re
 from importlib import resources
 
-from shaders.program import Program, ProgramError, check
+from procmem.shaders.program import Program, ProgramError, check
 
 _META = re.compile(r"^//\s*(\w+)\s*:\s*(.*)$")
 
@@ -39,7 +39,7 @@ def _parse(program_id: str, family: str, text: str) -> Program:
 @functools.lru_cache(maxsize=1)
 def library() -> tuple[Program, ...]:
     """Every hand-written program, sorted by id."""
-    root = resources.files("shaders").joinpath("library")
+    root = resources.files("procmem.shaders").joinpath("library")
     programs = []
     for family_dir in sorted(root.iterdir(), key=lambda p: p.name):
         if not family_dir.is_dir():
@@ -62,7 +62,7 @@ def get(program_id: str) -> Program:
         parts = program_id.split("/")
         if len(parts) != 3 or not parts[2].isdigit():
             raise ProgramError(f"bad generated id {program_id!r}: expected gen/<version>/<seed>")
-        from shaders import grammar
+        from procmem.shaders import grammar
 
         return grammar.generate(int(parts[2]), version=parts[1])
     for p in library():

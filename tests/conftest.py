@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def renderer():
     """One real EGL renderer (64 px) for the whole session: compiling costs ~150 ms a program."""
-    from generators.render import Renderer
+    from procmem.generators.render import Renderer
 
     r = Renderer(size=64)
     yield r

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from procmem.cli import main
-from shaders import registry
+from procmem.shaders import registry
 
 # A 2-step run of a 2-block ViT on 32 px images; the stages and their code are the real ones.
 TINY = ["--size", "16", "--frames", "2", "--images", "100", "--steps", "2", "--per-class", "10",
@@ -46,8 +46,8 @@ def state(out):
 
 
 def test_demo_end_to_end(first):
-    from memory import receipts
-    from memory.store import VisualMemory
+    from procmem.memory import receipts
+    from procmem.memory.store import VisualMemory
 
     out, rc, text, _ = first
     assert rc == 0, text
@@ -106,7 +106,7 @@ def test_demo_rerun_skips_every_stage(first):
 
 
 def test_demo_with_image_folder(first, tmp_path):
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     out = first[0]
     rng = np.random.default_rng(0)

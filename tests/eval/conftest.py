@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from procmem.atomic import atomic_write_bytes
+from procmem.core.atomic import atomic_write_bytes
 
 
 def write_npz(path, **arrays):
@@ -21,7 +21,7 @@ def write_npz(path, **arrays):
 @pytest.fixture(scope="session")
 def digits_npz(tmp_path_factory):
     """sklearn digits (8x8 grey, 10 classes) as a MedMNIST-style .npz: 400 train, 100 test."""
-    from eval.datasets import sklearn_digits
+    from procmem.eval.datasets import sklearn_digits
 
     x, y = sklearn_digits()
     y = y.astype(np.uint8)[:, None]
@@ -34,7 +34,7 @@ def digits_npz(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def digits(digits_npz):
-    from eval.datasets import load_classification
+    from procmem.eval.datasets import load_classification
 
     return load_classification(str(digits_npz))
 
@@ -103,8 +103,8 @@ def nights_like(tmp_path_factory):
 @pytest.fixture(scope="session")
 def random_vit():
     """A tiny random timm ViT through pretrain's Encoder (skips when pretrain lacks it)."""
-    enc_mod = pytest.importorskip("pretrain.encoder")
-    from eval.encoders import make_encoder
+    enc_mod = pytest.importorskip("procmem.pretrain.encoder")
+    from procmem.eval.encoders import make_encoder
 
     assert enc_mod.Encoder is not None
     return make_encoder("random:vit_tiny_patch16_224:32:0")

@@ -6,16 +6,16 @@ import shutil
 import numpy as np
 import pytest
 
-from eval.compartment import CompartmentError, audit_export, audit_shards
+from procmem.eval.compartment import CompartmentError, audit_export, audit_shards
 
 
 @pytest.fixture(scope="module")
 def shard_set(request, tmp_path_factory):
     # torchvision (imported by pretrain.data) segfaults when first imported after Mesa's EGL
     # context exists in the process, so import it before the shared renderer is made
-    pytest.importorskip("pretrain.data")
+    pytest.importorskip("procmem.pretrain.data")
     renderer = request.getfixturevalue("renderer")
-    from generators.jobs import GenerateConfig, run
+    from procmem.generators.jobs import GenerateConfig, run
 
     out = tmp_path_factory.mktemp("shards") / "set"
     cfg = GenerateConfig(process="shaders", res=64, num_images=6, shard_size=3,
@@ -25,7 +25,7 @@ def shard_set(request, tmp_path_factory):
 
 
 def _export(tmp_path, shard_dir):
-    from pretrain.data import data_provenance
+    from procmem.pretrain.data import data_provenance
 
     prov = data_provenance(str(shard_dir), {})
     meta = {"arch": "vit_tiny_patch16_224", "learned_from": prov,
@@ -44,8 +44,8 @@ def test_generated_shards_pass(shard_set, tmp_path, renderer):
 
 
 def test_real_image_or_path_in_a_sample_fails(shard_set, tmp_path):
-    from generators import shards as sh
-    from generators.jobs import config_from_json
+    from procmem.generators import shards as sh
+    from procmem.generators.jobs import config_from_json
 
     bad = tmp_path / "bad"
     shutil.copytree(shard_set, bad)
@@ -76,7 +76,7 @@ def test_real_image_or_path_in_a_sample_fails(shard_set, tmp_path):
 
 
 def test_image_that_its_programs_do_not_make_fails(shard_set, tmp_path, renderer):
-    from generators import shards as sh
+    from procmem.generators import shards as sh
 
     bad = tmp_path / "swapped"
     shutil.copytree(shard_set, bad)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from eval import datasets as ds
-from procmem.errors import ProcmemError
-from procmem.paths import shared_data_dir
+from procmem.eval import datasets as ds
+from procmem.core.errors import ProcmemError
+from procmem.core.paths import shared_data_dir
 
 
 def test_image_folder_from_lfw_subset(tmp_path):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from eval import encoders as E
-from eval.datasets import LabelledImages
+from procmem.eval import encoders as E
+from procmem.eval.datasets import LabelledImages
 
 
 def _set(n=10, seed=0):
@@ -26,7 +26,7 @@ def test_pixel_encoder_interface():
 
 
 def test_pixel_encoder_gives_flat_images_a_unit_vector_a_memory_accepts(tmp_path):
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
 
     enc = E.make_encoder("pixels:8:4")
     images = _set(4).images
@@ -106,7 +106,7 @@ def test_procmem_export_spec(random_vit, tmp_path):
 
     from safetensors.torch import save_file
 
-    from procmem.atomic import sha256_file
+    from procmem.core.atomic import sha256_file
 
     w = tmp_path / "enc.safetensors"
     save_file({k: v.contiguous() for k, v in random_vit.model.state_dict().items()}, str(w))

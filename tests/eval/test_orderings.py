@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from eval import orderings as od
+from procmem.eval import orderings as od
 from procmem.cli import main
 
 TINY = [  # the tiny-cpu preset shrunk to seconds: 32 px, one block, 2 steps
@@ -60,7 +60,7 @@ def test_verdicts_and_claims():
     assert claims["procedural > random init (kNN)"]["verdict"] == "inconclusive"
     assert "kml-mixup" in claims["procedural > random init (kNN)"]["note"]
     assert claims["NIGHTS above random init"]["verdict"] == "not tested"
-    from procmem.paths import REPO_ROOT
+    from procmem.core.paths import REPO_ROOT
 
     listed = (REPO_ROOT / "docs" / "results.md").read_text()
     for c in od.CLAIMS:  # the table docs/results.md lists: sourced, about known models
@@ -76,7 +76,7 @@ def data_root(tmp_path, nights_like, camvid_like):
     CIFAR-10 (an ImageFolder), two as PneumoniaMNIST (a MedMNIST .npz); Imagenette is
     absent on purpose. Few classes keep the per-model confusion pictures cheap."""
     from PIL import Image
-    from eval.datasets import sklearn_digits
+    from procmem.eval.datasets import sklearn_digits
     from tests.eval.conftest import write_npz
 
     root = tmp_path / "data"

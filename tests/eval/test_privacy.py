@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from eval.neighbours import exact_topk, topk_from_sims
-from eval.privacy import privacy_sweep, sensitive_items, sensitive_items_brute_force
-from memory.voting import RULES
+from procmem.eval.neighbours import exact_topk, topk_from_sims
+from procmem.eval.privacy import privacy_sweep, sensitive_items, sensitive_items_brute_force
+from procmem.memory.voting import RULES
 
 
 def test_topk_total_order_breaks_ties_by_index():
@@ -43,7 +43,7 @@ def test_exact_audit_equals_brute_force_with_ties(rule):
 
 
 def test_exact_audit_on_real_embeddings_and_sweep(digits):
-    from eval.encoders import PixelEncoder
+    from procmem.eval.encoders import PixelEncoder
 
     mem, qry = digits
     enc = PixelEncoder(8, 2)

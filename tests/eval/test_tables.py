@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from eval.encoders import PixelEncoder
-from eval.knn_table import capped_ks, knn_sweep, table_markdown
-from eval.linear_probe import linear_probe
-from eval.nights import two_afc
+from procmem.eval.encoders import PixelEncoder
+from procmem.eval.knn_table import capped_ks, knn_sweep, table_markdown
+from procmem.eval.linear_probe import linear_probe
+from procmem.eval.nights import two_afc
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from generators import frames as fr
-from generators.quality import frame_problem
-from shaders.program import Program
+from procmem.generators import frames as fr
+from procmem.generators.quality import frame_problem
+from procmem.shaders.program import Program
 
 # Flat grey (rejected by the quality filter) when P(0) < 0.5, a gradient otherwise.
 HALF_FLAT = Program("test/half_flat", """
@@ -45,7 +45,7 @@ def test_pool_is_deterministic_and_specs_reproduce_frames(renderer):
     a = fr.render_pool(renderer, 6, 32, np.random.default_rng(1), "library", 3)
     b = fr.render_pool(renderer, 6, 32, np.random.default_rng(1), "library", 3)
     assert np.array_equal(a[0], b[0]) and a[1] == b[1]
-    from shaders import registry
+    from procmem.shaders import registry
 
     s = a[1][2]
     again = renderer.render(registry.get(s.program), [s.time], np.array([s.params]), size=32)
@@ -76,7 +76,7 @@ void mainImage(out vec4 c, in vec2 f) {
 
 
 def test_a_hanging_program_is_skipped_by_the_watchdog(monkeypatch):
-    from generators.watchdog import SafeRenderer
+    from procmem.generators.watchdog import SafeRenderer
 
     seq = iter([HANGS] + [HALF_FLAT] * 50)
     monkeypatch.setattr(fr, "draw_program", lambda rng, programs: next(seq))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generators import jobs, shards as sh
+from procmem.generators import jobs, shards as sh
 from procmem.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def test_sheet_draws_the_first_images(clean, tmp_path, capsys):
 
 
 def test_cli_jpeg_and_generated_programs(tmp_path, capsys):
-    from generators.frames import grammar_available
+    from procmem.generators.frames import grammar_available
 
     programs = "generated" if grammar_available() else "library"
     out = tmp_path / "jpg"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators import kmeans as km
+from procmem.generators import kmeans as km
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators import processes as pr
+from procmem.generators import processes as pr
 
 
 def smooth_pool(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
@@ -147,7 +147,7 @@ def test_same_rng_state_same_images():
 
 def test_on_rendered_frames(renderer):
     """Real EGL frames through every process: shapes, dtype, non-trivial content."""
-    from generators.frames import render_pool
+    from procmem.generators.frames import render_pool
 
     pool, specs, stats = render_pool(renderer, 6, 32, np.random.default_rng(0), "library", 3)
     assert pool.shape == (6, 32, 32, 3) and len(specs) == 6 and stats.frames == 6

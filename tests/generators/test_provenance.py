@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators import jobs, provenance, shards as sh
-from generators.processes import PROCESSES, ProcessOptions
+from procmem.generators import jobs, provenance, shards as sh
+from procmem.generators.processes import PROCESSES, ProcessOptions
 from procmem.cli import main
 
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from generators.quality import (MAX_DOMINANT_FRACTION, MIN_CONTRAST_STD, FrameShapeError,
+from procmem.generators.quality import (MAX_DOMINANT_FRACTION, MIN_CONTRAST_STD, FrameShapeError,
                                 frame_problem)
-from generators.render import random_params
-from shaders import registry
-from shaders.program import PARAM_COUNT, Program
+from procmem.generators.render import random_params
+from procmem.shaders import registry
+from procmem.shaders.program import PARAM_COUNT, Program
 
 H = W = 64
 

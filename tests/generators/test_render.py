@@ -6,11 +6,11 @@ import pickle
 import numpy as np
 import pytest
 
-from generators.render import (RenderInputError, Renderer, ShaderCompileError, parse_size,
+from procmem.generators.render import (RenderInputError, Renderer, ShaderCompileError, parse_size,
                                random_params)
-from shaders import registry
-from procmem.errors import ProcmemError
-from shaders.program import PARAM_COUNT, Program, ProgramError
+from procmem.shaders import registry
+from procmem.core.errors import ProcmemError
+from procmem.shaders.program import PARAM_COUNT, Program, ProgramError
 
 
 def prog(pid, body):
@@ -150,8 +150,8 @@ def test_torchvision_can_be_imported_after_rendering():
     import sys
 
     code = ("import numpy as np\n"
-            "from generators.render import Renderer\n"
-            "from shaders import registry\n"
+            "from procmem.generators.render import Renderer\n"
+            "from procmem.shaders import registry\n"
             "r = Renderer(size=8)\n"
             "r.render(registry.library()[0], [0.0], np.zeros((1, 16)))\n"
             "import torchvision, triton\n"

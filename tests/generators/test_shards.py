@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from generators import shards as sh
+from procmem.generators import shards as sh
 from procmem.cli import main
 
 CONFIG = {"process": "kml", "res": 8}

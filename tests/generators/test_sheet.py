@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generators.sheet import (PAD, NoDisplayError, SheetError, SheetWindow, contact_sheet,
+from procmem.generators.sheet import (PAD, NoDisplayError, SheetError, SheetWindow, contact_sheet,
                               render_program_sheet, save_png, save_sheet)
-from shaders import registry
-from shaders.program import Program
+from procmem.shaders import registry
+from procmem.shaders.program import Program
 
 
 def solid(colour, h=10, w=20):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators import jobs
-from generators.stream import ProceduralStream
+from procmem.generators import jobs
+from procmem.generators.stream import ProceduralStream
 
 
 def stream(**kw):
@@ -18,7 +18,7 @@ def stream(**kw):
 
 def test_same_samples_as_the_shard_path(renderer, tmp_path):
     """Same definitions and provenance fields as shards; similar pixel statistics."""
-    from generators import shards as sh
+    from procmem.generators import shards as sh
 
     s = stream(num_images=12)
     s._renderer = renderer
@@ -70,7 +70,7 @@ def test_dataloader_workers_each_own_a_renderer():
 
 
 def test_bad_options_are_clear_errors():
-    from procmem.errors import ProcmemError
+    from procmem.core.errors import ProcmemError
 
     with pytest.raises(ProcmemError, match="unknown process"):
         stream(process="nope")

@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from generators.render import ShaderCompileError
-from generators.watchdog import RenderCrash, RenderTimeout, SafeRenderer
-from shaders import registry
-from shaders.program import PARAM_COUNT, Program
+from procmem.generators.render import ShaderCompileError
+from procmem.generators.watchdog import RenderCrash, RenderTimeout, SafeRenderer
+from procmem.shaders import registry
+from procmem.shaders.program import PARAM_COUNT, Program
 
 # Loop bounds come from a uniform, so the compiler cannot remove or shorten them: ~2e14
 # iterations a pixel on a GPU. llvmpipe caps a loop nest at ~65535 iterations, which still

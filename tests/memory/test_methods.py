@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory import decisions, parametric
-from memory.hierarchy import HierarchicalClassifier, Taxonomy
-from memory.resmem import ResMem
-from memory.store import VisualMemory
+from procmem.memory import decisions, parametric
+from procmem.memory.hierarchy import HierarchicalClassifier, Taxonomy
+from procmem.memory.resmem import ResMem
+from procmem.memory.store import VisualMemory
 from tests.memory.conftest import unit
 
 

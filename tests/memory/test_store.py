@@ -8,9 +8,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from memory.errors import BadVectorsError, CorruptStoreError, FingerprintError, IdError, MemoryStoreError
-from memory.store import VisualMemory, vector_sha256
-from memory.verify import verify
+from procmem.memory.errors import BadVectorsError, CorruptStoreError, FingerprintError, IdError, MemoryStoreError
+from procmem.memory.store import VisualMemory, vector_sha256
+from procmem.memory.verify import verify
 
 
 def test_round_trip_keeps_items_names_sources_and_log(tmp_path, blobs):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from memory.index import NumpyIndex
-from memory.topk import topk
+from procmem.memory.index import NumpyIndex
+from procmem.memory.topk import topk
 
 
 def _brute(sims, k, keys):

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory import pruning, receipts
-from memory.store import VisualMemory
-from memory.verify import verify
+from procmem.memory import pruning, receipts
+from procmem.memory.store import VisualMemory
+from procmem.memory.verify import verify
 from tests.memory.conftest import unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_pruning_counts_gammas_hard_prune_and_recompute(tmp_path):
 CHILD = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {repo!r})
-    from memory.store import VisualMemory
+    from procmem.memory.store import VisualMemory
     m = VisualMemory.open({path!r})
     rng = np.random.default_rng({seed})
     step = 0

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from memory.voting import VotingError, predict, topk_classes, vote
+from procmem.memory.voting import VotingError, predict, topk_classes, vote
 
 LABELS = np.array([[2, 0, 2, -1]])
 SIMS = np.array([[0.9, 0.8, 0.5, 0.0]])

@@ -16,6 +16,6 @@ def tiny_shards(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def tiny_cfg():
-    from pretrain.config import load_config
+    from procmem.pretrain.config import load_config
 
     return load_config(None, TINY_OVERRIDES)

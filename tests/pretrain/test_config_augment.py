@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain.augment import MultiCrop, collate_crops, normalize
-from pretrain.config import ConfigError, load_config
+from procmem.pretrain.augment import MultiCrop, collate_crops, normalize
+from procmem.pretrain.config import ConfigError, load_config
 
 
 def test_layers_defaults_preset_overrides(tmp_path):
@@ -60,7 +60,7 @@ def test_multicrop_sizes_and_collation(tiny_cfg):
 def test_multicrop_backends_take_pil_or_tensor_and_blur(tiny_cfg, backend):
     from PIL import Image
 
-    from pretrain.config import load_config, set_key
+    from procmem.pretrain.config import load_config, set_key
 
     cfg = load_config(None, [f"augment.backend={backend}", "crops.global_size=32",
                              "crops.local_size=16", "crops.global_scale=[1.0,1.0]",
@@ -81,14 +81,14 @@ def test_multicrop_backends_take_pil_or_tensor_and_blur(tiny_cfg, backend):
 
 
 def test_unknown_augment_backend_is_named(tiny_cfg):
-    from pretrain.config import ConfigError, load_config
+    from procmem.pretrain.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="augment.backend must be pil or tensor"):
         load_config(None, ["augment.backend=opencv"])
 
 
 def test_shard_urls_are_the_manifests_not_every_tar(tmp_path):
-    from pretrain.data import shard_urls
+    from procmem.pretrain.data import shard_urls
     from tests.pretrain.tinydata import write_tiny_shards
 
     write_tiny_shards(tmp_path, shards=2, per_shard=2)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch.distributed as dist
 
-from pretrain.metrics import read_metrics
+from procmem.pretrain.metrics import read_metrics
 from tests.pretrain.tinydata import TINY_OVERRIDES
 
 

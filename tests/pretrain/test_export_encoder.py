@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from procmem.atomic import sha256_file
+from procmem.core.atomic import sha256_file
 from procmem.cli import main
-from pretrain.config import load_config
-from pretrain.encoder import Encoder, EncoderError
-from pretrain.train import pretrain
+from procmem.pretrain.config import load_config
+from procmem.pretrain.encoder import Encoder, EncoderError
+from procmem.pretrain.train import pretrain
 from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image
 
 
@@ -38,7 +38,7 @@ def test_export_round_trip_matches_the_teacher(exported, tiny_shards):
     assert feats.dtype == np.float32 and feats.shape == (5, 192)
     assert np.allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
     # the same as the checkpoint's teacher backbone on the same preprocessed input
-    from pretrain.model import build_student_teacher
+    from procmem.pretrain.model import build_student_teacher
 
     ckpt = torch.load(exported / "run" / "checkpoint.pt", weights_only=True)
     _, teacher = build_student_teacher(ckpt["config"])

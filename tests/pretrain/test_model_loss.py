@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrain.loss import DINOLoss
-from pretrain.model import DINOHead, build_student_teacher
-from pretrain.schedules import Schedules, cosine_scheduler, teacher_temp_schedule
-from pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
+from procmem.pretrain.loss import DINOLoss
+from procmem.pretrain.model import DINOHead, build_student_teacher
+from procmem.pretrain.schedules import Schedules, cosine_scheduler, teacher_temp_schedule
+from procmem.pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
                              param_groups)
 
 
@@ -104,7 +104,7 @@ def test_cosine_schedule_endpoints():
 
 
 def test_paper_preset_schedules():
-    from pretrain.config import load_config
+    from procmem.pretrain.config import load_config
 
     cfg = load_config("paper-vits16")
     sch = Schedules.from_config(cfg)
@@ -118,7 +118,7 @@ def test_paper_preset_schedules():
 
 
 def test_sinkhorn_targets_are_distributions_that_use_every_prototype_equally():
-    from pretrain.loss import sinkhorn_knopp
+    from procmem.pretrain.loss import sinkhorn_knopp
 
     torch.manual_seed(2)
     B, K = 64, 16
@@ -139,7 +139,7 @@ def test_sinkhorn_targets_are_distributions_that_use_every_prototype_equally():
 
 
 def test_koleo_is_lower_for_spread_features_and_pushes_neighbours_apart():
-    from pretrain.loss import KoLeoLoss
+    from procmem.pretrain.loss import KoLeoLoss
 
     torch.manual_seed(3)
     koleo = KoLeoLoss()

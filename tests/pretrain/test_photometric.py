@@ -8,9 +8,9 @@ import pytest
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from pretrain.augment import MultiCrop
-from pretrain.config import load_config
-from pretrain.photometric import (BatchPhotometric, adjust_brightness, adjust_contrast,
+from procmem.pretrain.augment import MultiCrop
+from procmem.pretrain.config import load_config
+from procmem.pretrain.photometric import (BatchPhotometric, adjust_brightness, adjust_contrast,
                                   adjust_hue, adjust_saturation, gaussian_blur, grayscale)
 
 

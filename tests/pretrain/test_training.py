@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain.config import load_config
-from pretrain.data import CorruptDataWarning, DataError
-from pretrain.metrics import read_metrics
-from pretrain.train import Trainer, TrainingError, pretrain
+from procmem.pretrain.config import load_config
+from procmem.pretrain.data import CorruptDataWarning, DataError
+from procmem.pretrain.metrics import read_metrics
+from procmem.pretrain.train import Trainer, TrainingError, pretrain
 
 from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image, write_tiny_shards
 
 
 def _fixed_batch(cfg, n=4, seed=0):
-    from pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
+    from procmem.pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
 
     rng = np.random.default_rng(seed)
     mc = MultiCrop(cfg)
@@ -125,7 +125,7 @@ def test_online_knn_probe_is_logged(tiny_shards, tmp_path):
 
 
 def test_knn_accuracy_on_separable_clusters():
-    from pretrain.probe import knn_accuracy
+    from procmem.pretrain.probe import knn_accuracy
 
     rng = np.random.default_rng(0)
     centres = np.eye(4, 16)
@@ -138,7 +138,7 @@ def test_knn_accuracy_on_separable_clusters():
 
 
 def test_stream_data_renders_on_the_fly(tmp_path):
-    pytest.importorskip("generators.stream")
+    pytest.importorskip("procmem.generators.stream")
     cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=2", "data.stream_res=32",
                                               "data.stream_pool=8"])
     result = pretrain(cfg, "stream:shaders", tmp_path / "run", progress=False)
@@ -149,7 +149,7 @@ def test_stream_data_renders_on_the_fly(tmp_path):
 
 
 def test_damaged_checkpoint_is_reported_not_overwritten(tiny_shards, tmp_path):
-    from pretrain.checkpoint import CheckpointError
+    from procmem.pretrain.checkpoint import CheckpointError
 
     run = tmp_path / "run"
     run.mkdir()
@@ -179,7 +179,7 @@ def test_departure_options_train(option, tiny_shards, tmp_path):
 def test_a_run_saved_before_an_option_existed_still_resumes(tiny_shards, tmp_path):
     import yaml
 
-    from pretrain.train import recipe_changes, resumable_under
+    from procmem.pretrain.train import recipe_changes, resumable_under
 
     cfg = load_config(None, TINY_OVERRIDES)
     old = {k: dict(v) for k, v in cfg.items()}
@@ -194,8 +194,8 @@ def test_a_run_saved_before_an_option_existed_still_resumes(tiny_shards, tmp_pat
 def test_compiled_backbones_train_resume_and_export_like_eager(tiny_shards, tmp_path):
     """run.compile traces both backbones (aot_eager here: dynamo + autograd, no C++ build);
     weights keep their names, so checkpoints and exports are the eager ones."""
-    from pretrain.export import export_run
-    from pretrain.encoder import Encoder
+    from procmem.pretrain.export import export_run
+    from procmem.pretrain.encoder import Encoder
 
     cfg = load_config(None, TINY_OVERRIDES + ["run.compile=aot_eager", "schedule.max_steps=3"])
     result = pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)

@@ -38,7 +38,7 @@ def synthetic_image(rng: np.random.Generator, size: int = 40) -> np.ndarray:
 def write_tiny_shards(directory: Path, shards: int = 2, per_shard: int = 12, seed: int = 0,
                       process: str = "shaders") -> Path:
     """A shard set written with the generators stage's own tar writer and manifest."""
-    from generators import shards as sh
+    from procmem.generators import shards as sh
 
     rng = np.random.default_rng(seed)
     config = {"process": process, "synthetic": True, "seed": seed}

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from procmem.cli import main
-from shaders import registry
+from procmem.shaders import registry
 
 FIRST = registry.library()[0]
 
@@ -61,7 +61,7 @@ def test_sheet_of_a_family(tmp_path, capsys):
     assert img.width * img.height > n * 2 * 24 * 24
 
 
-@pytest.mark.skipif(importlib.util.find_spec("shaders.grammar") is None,
+@pytest.mark.skipif(importlib.util.find_spec("procmem.shaders.grammar") is None,
                     reason="shaders.grammar not in this checkout")
 def test_sheet_of_generated_programs(tmp_path, capsys):
     out = tmp_path / "gen.png"

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from shaders import grammar, registry
-from shaders.program import PARAM_COUNT, ProgramError, validate
+from procmem.shaders import grammar, registry
+from procmem.shaders.program import PARAM_COUNT, ProgramError, validate
 
 SAMPLE = range(1000, 1030)
 """Seeds rendered in the tests (disjoint from the benchmark's 0..499)."""
@@ -92,7 +92,7 @@ def test_every_part_is_used_and_cost_is_bounded():
 @pytest.fixture(scope="module")
 def rendered(renderer):
     """Two frames (random params and times) of each sample program at 64 px."""
-    from generators.render import random_params
+    from procmem.generators.render import random_params
 
     rng = np.random.default_rng(0)
     out = {}
@@ -103,7 +103,7 @@ def rendered(renderer):
 
 
 def test_sample_compiles_and_passes_quality_filter(rendered):
-    from generators.quality import frame_problem
+    from procmem.generators.quality import frame_problem
 
     failures = {seed: frame_problem(imgs[0]) for seed, imgs in rendered.items()
                 if frame_problem(imgs[0])}

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from shaders import registry
-from shaders.program import Program, prelude, validate
+from procmem.shaders import registry
+from procmem.shaders.program import Program, prelude, validate
 
 REQUIRED_FAMILIES = ("noise", "warp", "voronoi", "symmetry", "sdf", "fractal",
                      "interference", "tiling", "flow", "glitch")
@@ -26,7 +26,7 @@ def _draws(n: int = DRAWS, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _problem(img) -> str | None:
-    from generators.quality import frame_problem
+    from procmem.generators.quality import frame_problem
 
     return frame_problem(img)
 

@@ -5,11 +5,11 @@ import stat
 
 import pytest
 
-from procmem.atomic import atomic_open, atomic_write_json, sha256_bytes, sha256_file
+from procmem.core.atomic import atomic_open, atomic_write_json, sha256_bytes, sha256_file
 
 
 def test_written_file_has_the_mode_open_would_give(tmp_path):
-    from procmem import atomic
+    from procmem.core import atomic
 
     atomic_write_json(tmp_path / "a.json", {"b": 1, "a": 2})
     assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o666 & ~atomic._UMASK
