@@ -11,6 +11,7 @@ demo: setup
 	$(PY) -m procmem demo $(if $(DATA),--data $(DATA),)
 
 test: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -133,7 +133,7 @@ def main() -> int:
         ["VisualMemory create+add+flush (SQLite, sha256, index file)", t_build, n_search / t_build],
         ["raw FAISS IndexFlatIP.add (RAM only)", t_raw_build, n_search / t_raw_build]]))
     mem.close()
-    del x, raw, skl
+    x = raw = skl = None  # free them before the next part (del confuses the linter)
     if args.search_only:
         return 0
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
-from procmem.pretrain.augment import normalize  # noqa: E402
+from procmem.encoder.preprocess import normalize  # noqa: E402
 from procmem.pretrain.config import load_config  # noqa: E402
 from procmem.pretrain.data import make_loader  # noqa: E402
 from procmem.pretrain.train import Trainer  # noqa: E402

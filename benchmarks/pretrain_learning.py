@@ -28,12 +28,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
-from procmem.pretrain.config import load_config  # noqa: E402
-from procmem.pretrain.encoder import Encoder  # noqa: E402
-from procmem.pretrain.metrics import read_metrics  # noqa: E402
-from procmem.pretrain.probe import KNNProbe, knn_accuracy  # noqa: E402
-from procmem.pretrain.train import Trainer  # noqa: E402
 from procmem.core.paths import shared_data_dir  # noqa: E402
+from procmem.encoder.encoder import Encoder  # noqa: E402
+from procmem.eval.probe import KNNProbe, knn_accuracy  # noqa: E402
+from procmem.pretrain.config import load_config  # noqa: E402
+from procmem.pretrain.metrics import read_metrics  # noqa: E402
+from procmem.pretrain.train import Trainer  # noqa: E402
 
 
 def digits_probe():
@@ -86,7 +86,8 @@ def main() -> None:
     for name, overrides in parse_variants(args.variant).items():
         cfg = load_config(args.preset, [*args.overrides, *overrides, *common])
         t0 = time.perf_counter()
-        trainer = Trainer(cfg, args.data, out / name, tensorboard=False, progress=False)
+        trainer = Trainer(cfg, args.data, out / name, tensorboard=False, progress=False,
+                          probe=probe)
 
         def measure(label: str) -> dict:
             enc = Encoder(trainer.teacher.backbone, trainer.encoder_meta(), label, args.device)

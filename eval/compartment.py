@@ -18,8 +18,8 @@ directory, unless one is given), then check, without trusting anything on the wa
    rebuilt from this checkout: counted as `program_changed`, not as a violation. This opens
    an EGL context: import torch/torchvision before it in the same process.
 
-The verdict is "pass" only when all hold for every sample (and every rebuilt one); "unverifiable" when the export
-says it learned from a live stream (no shards to follow).
+The verdict is "pass" only when all hold for every sample (and every rebuilt one);
+"unverifiable" when the export says it learned from a live stream (no shards to follow).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem.core.atomic import sha256_file
 from procmem.core.errors import ProcmemError
+from procmem.core.hashing import sha256_file
 
 IMAGE_EXTS = ("png", "jpg", "jpeg")
 KEY = re.compile(r"^\d{12}$")

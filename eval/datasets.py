@@ -17,6 +17,7 @@ import numpy as np
 
 from procmem.core.errors import ProcmemError
 from procmem.core.paths import shared_data_dir
+from procmem.encoder.images import resize_images
 
 CAMVID_VOID = 11
 """CamVid's void/ignore label (labels 0..10 are the 11 classes)."""
@@ -126,22 +127,6 @@ def data_root(root: str | Path | None = None) -> Path:
     return found
 
 
-def resize_images(images, size: int | tuple[int, int], resample: str = "bilinear") -> np.ndarray:
-    """Resize a batch (array or list of arrays) to `size` (int: square; tuple: (H, W)) with PIL."""
-    from PIL import Image
-
-    h, w = (size, size) if isinstance(size, int) else size
-    mode = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC}[resample]
-    out = []
-    for im in images:
-        im = np.asarray(im)
-        if im.shape[:2] == (h, w):
-            out.append(im)
-        else:
-            out.append(np.asarray(Image.fromarray(im).resize((w, h), mode)))
-    return np.stack(out) if out else np.zeros((0, h, w, 3), np.uint8)
-
-
 def sklearn_digits(rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits (1,797 images, 10 classes; ships with the package, nothing is
     downloaded) as uint8 0-255: [N, 8, 8], or [N, 8, 8, 3] with `rgb`; and the labels."""
@@ -153,10 +138,10 @@ def sklearn_digits(rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_rgb(path: Path, size) -> np.ndarray:
-    """uint8 [H, W, 3] of one file (pretrain.imagefolder.read_rgb), resized when `size` is set."""
+    """uint8 [H, W, 3] of one file (`read_rgb`), resized when `size` is set."""
     from PIL import Image
 
-    from procmem.pretrain.imagefolder import read_rgb
+    from procmem.encoder.imagefolder import read_rgb
 
     im = read_rgb(path)
     if size is not None:
@@ -176,8 +161,8 @@ def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
 
 def list_image_folder(root: str | Path) -> tuple[list[Path], np.ndarray, list[str]]:
     """Files, labels and class names of an ImageFolder tree `root/<class>/<image>`
-    (pretrain.imagefolder's listing: classes and files sorted)."""
-    from procmem.pretrain.imagefolder import list_image_folder as listing
+    (procmem.encoder.imagefolder's listing: classes and files sorted)."""
+    from procmem.encoder.imagefolder import list_image_folder as listing
 
     files, labels, classes = listing(root)
     return files, np.asarray(labels, np.int64), classes
@@ -349,7 +334,7 @@ def load_segmentation(root=None, image_dir: str = "val", mask_dir: str = "valann
                         "holding images and label masks of the same names")
     from PIL import Image
 
-    from procmem.pretrain.imagefolder import IMAGE_SUFFIXES
+    from procmem.encoder.imagefolder import IMAGE_SUFFIXES
 
     files = sorted(f for f in idir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
     images, masks, ids = [], [], []

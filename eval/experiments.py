@@ -11,7 +11,7 @@ import numpy as np
 
 from procmem.eval import plots
 from procmem.eval.datasets import LabelledImages
-from procmem.eval.encoders import compute_features, encoder_name, slug
+from procmem.eval.features import compute_features, slug
 from procmem.eval.results import markdown_table, pct, pictures_dir, write_result
 
 NEIGHBOUR_ROWS = 6
@@ -31,7 +31,7 @@ def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
     pics = pictures_dir(rundir)
     results: dict = {}
     for enc in encoders:
-        en = encoder_name(enc)
+        en = enc.name
         for dn, (mem, qry) in datasets.items():
             mf, qf = _feats(enc, mem, cache, progress=progress), _feats(enc, qry, cache, progress=progress)
             r = knn_sweep(mf, mem.labels, qf, qry.labels, mem.num_classes, ks, rules)
@@ -50,7 +50,7 @@ def run_knn(rundir, encoders, datasets: dict, cache=None, ks=None, rules=None,
             plots.confusion_matrix(pics / f"{tag}-confusion.png", qry.labels, pred, mem.class_names,
                                    f"{en} on {dn}: {rule} voting, k={r['fixed_k']}")
             results.setdefault(en, {})[dn] = r
-    names = [encoder_name(e) for e in encoders]
+    names = [e.name for e in encoders]
     write_result(rundir, "knn", {"results": results, "rules": list(rules), "ks": list(ks)},
                  "## kNN classification\n\n" + table_markdown(results, names, list(datasets), rules))
     return results
@@ -66,8 +66,8 @@ def run_linear(rundir, encoders, datasets: dict, cache=None, progress: bool = Tr
             mf, qf = _feats(enc, mem, cache, progress=progress), _feats(enc, qry, cache, progress=progress)
             r = linear_probe(mf, mem.labels, qf, qry.labels)
             r.pop("predictions")
-            results.setdefault(encoder_name(enc), {})[dn] = r
-    names = [encoder_name(e) for e in encoders]
+            results.setdefault(enc.name, {})[dn] = r
+    names = [e.name for e in encoders]
     write_result(rundir, "linear", {"results": results},
                  "## Linear probe\n\n" + table_markdown(results, names, list(datasets)))
     return results
@@ -86,8 +86,8 @@ def run_nights(rundir, encoders, triplets, cache=None, progress: bool = True) ->
         f = {s: _feats(enc, d, cache, progress=progress) for s, d in sides.items()}
         r = two_afc(f["ref"], f["left"], f["right"], triplets.left_vote, triplets.right_vote)
         r.pop("per_triplet")
-        results[encoder_name(enc)] = r
-        rows.append([encoder_name(enc), pct(r["agreement"]), f"{100 * r['stderr']:.1f}", r["n"],
+        results[enc.name] = r
+        rows.append([enc.name, pct(r["agreement"]), f"{100 * r['stderr']:.1f}", r["n"],
                      r["model_ties"], r["human_ties"]])
     md = ("## NIGHTS 2AFC\n\nAgreement (%) of the model's choice (higher cosine similarity to "
           "the reference) with the human majority; ties count 0.5.\n\n"
@@ -112,7 +112,7 @@ def run_segment(rundir, encoders, segset, cache=None, components=(3,), k: int = 
     shown = np.unique(np.linspace(0, n - 1, min(pca_rows, n)).round().astype(int))  # spread out
     for enc in encoders:
         pf = _feats(enc, images, cache, kind="patch", progress=progress)
-        en = encoder_name(enc)
+        en = enc.name
         r = {"grid": list(pf.shape[1:3])}
         for c in components:
             z = seg.zero_shot_r2(pf, segset.masks, segset.num_classes, segset.void, c)
@@ -154,13 +154,13 @@ def run_privacy(rundir, encoder, mem, qry, cache=None, ks=(1, 5, 10, 20, 50),
         notes[rule] = [f"k={r['k']}" for r in rr]
     plots.curves(pictures_dir(rundir) / "privacy-accuracy.png", series,
                  "privacy-sensitive items (% of memory)", "top-1 accuracy (%)",
-                 f"{encoder_name(encoder)} on {mem.name}: accuracy vs privacy", annotate=notes)
+                 f"{encoder.name} on {mem.name}: accuracy vs privacy", annotate=notes)
     md = ("## Privacy audit (exact)\n\nSensitive: memory items whose removal changes at least "
           "one query's prediction.\n\n" + markdown_table(
               ["rule", "k", "accuracy", "sensitive (%)", "sensitive items", "queries affected"],
               [[r["rule"], r["k"], pct(r["accuracy"]), pct(r["sensitive_fraction"]),
                 r["sensitive_count"], r["changed_queries"]] for r in rows]))
-    data = {"encoder": encoder_name(encoder), "dataset": mem.name, "memory_size": len(mem), "rows": rows}
+    data = {"encoder": encoder.name, "dataset": mem.name, "memory_size": len(mem), "rows": rows}
     write_result(rundir, "privacy", data, md)
     return data
 
@@ -174,14 +174,14 @@ def run_scaling(rundir, encoder, mem, qry, cache=None, rules=("plurality", "rank
     r = scaling_curve(mf, mem.labels, qf, qry.labels, mem.num_classes, rules, seed=seed)
     plots.curves(pictures_dir(rundir) / "scaling-error.png",
                  {f"{rule} (slope {r['fit'][rule]['slope']:.2f})": (r["sizes"], r["errors"][rule])
-                  for rule in rules}, "memory size (items)", "top-1 error", 
-                 f"{encoder_name(encoder)} on {mem.name}", logx=True, logy=True)
+                  for rule in rules}, "memory size (items)", "top-1 error",
+                 f"{encoder.name} on {mem.name}", logx=True, logy=True)
     rows = [[n] + [pct(r["errors"][rule][i]) for rule in rules] for i, n in enumerate(r["sizes"])]
     fits = "; ".join(f"{rule}: error ~ 10^{r['fit'][rule]['intercept']:.2f} * N^{r['fit'][rule]['slope']:.3f}"
                      for rule in rules)
     md = (f"## Memory-size scaling\n\nTop-1 error (%), k = min({r['k']}, N). Log-log fit: {fits}.\n\n"
           + markdown_table(["memory size"] + [f"{rule} error" for rule in rules], rows))
-    r.update(encoder=encoder_name(encoder), dataset=mem.name)
+    r.update(encoder=encoder.name, dataset=mem.name)
     write_result(rundir, "scaling", r, md)
     return r
 
@@ -210,7 +210,7 @@ def run_unlearn(rundir, encoder, mem, qry, cache=None, fraction: float = 0.1,
               ["receipt checks", ", ".join(f"{n}: {'pass' if ok else 'FAIL'}"
                                            for n, ok in f["receipt_checks"].items())],
               ["forget quality", "pass" if f["passed"] else "FAIL"]]))
-    r.update(encoder=encoder_name(encoder), dataset=mem.name)
+    r.update(encoder=encoder.name, dataset=mem.name)
     write_result(rundir, "unlearn", r, md)
     return r
 
@@ -230,7 +230,7 @@ def run_add_classes(rundir, encoder, mem, qry, cache=None, new_fraction: float =
               ["old classes before", "old classes after", "new classes after", "all after"],
               [[pct(r["old_accuracy_before"]), pct(r["old_accuracy_after"]),
                 pct(r["new_accuracy_after"]), pct(r["all_accuracy_after"])]]))
-    r.update(encoder=encoder_name(encoder), dataset=mem.name)
+    r.update(encoder=encoder.name, dataset=mem.name)
     write_result(rundir, "add_classes", r, md)
     return r
 

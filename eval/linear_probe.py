@@ -2,8 +2,9 @@
 
 Features are standardised with statistics of the memory (training) side, then memory's
 multinomial logistic regression (memory.parametric.LinearProbe: sklearn LogisticRegression,
-L2, lbfgs, C=1.0, max_iter=1000) is fitted. The probe reads the same cached features as the kNN table, so the two tables compare
-a parametric and a memory-based read-out of one embedding.
+L2, lbfgs, C=1.0, max_iter=1000) is fitted. The probe reads the same cached features as
+the kNN table, so the two tables compare a parametric and a memory-based read-out of one
+embedding.
 """
 
 from __future__ import annotations

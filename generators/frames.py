@@ -54,7 +54,7 @@ class FrameSpec:
 
 def source_hash(program) -> str:
     """First 16 hex digits of the sha256 of a program's GLSL text."""
-    from procmem.core.atomic import sha256_bytes
+    from procmem.core.hashing import sha256_bytes
 
     return sha256_bytes(program.source.encode("utf-8"))[:16]
 
@@ -153,7 +153,7 @@ def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs: 
         try:
             for round_ in range(REDRAWS + 1):
                 imgs = renderer.render(program, times, params, size=res)
-                bad_t, bad_p = [], []
+                bad_t = []
                 for img, tm, pr in zip(imgs, times, params):
                     problem = frame_problem(img) if frame_problem else None
                     if problem is None:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from procmem import __version__
+from procmem.core.errors import ProcmemError
 from procmem.generators import frames as fr
 from procmem.generators import processes as pr
 from procmem.generators import shards as sh
-from procmem import __version__
-from procmem.core.errors import ProcmemError
 
 log = logging.getLogger("procmem.generators")
 
@@ -307,7 +307,8 @@ def complete_shards(out: Path) -> set[int]:
 
 
 def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None,
-        workers: int = 1, watchdog: bool = True, renderer=None, progress: bool = True) -> Summary:
+        workers: int = 1, watchdog: bool = True, renderer=None, progress: bool = True,
+        log: str | os.PathLike | None = None) -> Summary:
     """Make the shards in `shards` (default all) that are not complete yet; return a Summary.
 
     Everything is validated (options, range, an existing manifest's config) before any
@@ -325,10 +326,10 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
     todo = [i for i in shards if i not in done]
     sh.remove_stale_temporaries(out, [sh.shard_name(cfg.process, i) for i in todo])
     summary = Summary(skipped=[i for i in shards if i in done])
-    from tqdm import tqdm
+    from procmem.core.progress import progress as progress_bar
 
-    bar = tqdm(total=sum(cfg.shard_count(i) for i in todo), unit="img", disable=not progress,
-               desc=f"{cfg.process} {cfg.res}px")
+    bar = progress_bar(total=sum(cfg.shard_count(i) for i in todo), unit="img", disable=not progress,
+                       log=log, desc=f"{cfg.process} {cfg.res}px")
     start = time.perf_counter()
 
     def finish(entry, timing):

@@ -34,8 +34,8 @@ from typing import Callable
 
 import numpy as np
 
-from procmem.generators import kmeans as km
 from procmem.core.errors import ProcmemError
+from procmem.generators import kmeans as km
 
 BATCH = 32
 """Images whose K-means masks are computed together. A constant on purpose: the K-means rng

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from procmem.core.errors import ProcmemError
 from procmem.generators import kmeans as km
 from procmem.generators import processes as pr
-from procmem.core.errors import ProcmemError
 
 
 class ProgramChanged(ProcmemError):

@@ -31,8 +31,9 @@ from typing import Iterator
 import numpy as np
 
 from procmem import __version__
-from procmem.core.atomic import atomic_open, atomic_write_json, sha256_file
+from procmem.core.atomic import atomic_open, atomic_write_json
 from procmem.core.errors import ProcmemError
+from procmem.core.hashing import sha256_file
 
 MANIFEST = "manifest.json"
 LOCK = ".manifest.lock"
@@ -249,9 +250,9 @@ def verify(directory: str | os.PathLike, progress: bool = False) -> tuple[list[s
     problems, checked = [], 0
     entries = m["shards"]
     if progress:
-        from tqdm import tqdm
+        from procmem.core.progress import progress as progress_bar
 
-        entries = tqdm(entries, unit="shard", desc="verify")
+        entries = progress_bar(entries, unit="shard", desc="verify")
     listed = {e["name"] for e in m["shards"]}
     for e in entries:
         path = directory / e["name"]

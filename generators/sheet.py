@@ -151,6 +151,21 @@ def save_sheet(path: str | os.PathLike, images, **kwargs) -> Path:
     return save_png(path, contact_sheet(images, **kwargs))
 
 
+def shard_sheet(shard_dir, n: int, out) -> Path:
+    """A contact sheet of a shard set's first `n` images, captioned with key and program."""
+    from procmem.generators import shards
+
+    images, captions = [], []
+    for img, meta in shards.iter_images(shard_dir, n):
+        images.append(img)
+        first = meta["sources"][0]["program"] if meta.get("sources") else ""
+        captions.append(f"{meta.get('key', '')[-6:]}\n{first.split('/')[-1]}")
+    if not images:
+        raise shards.ShardError(f"{shard_dir} holds no samples yet")
+    return save_sheet(out, images, captions=captions,
+                      title=f"{shard_dir}: first {len(images)} images")
+
+
 def render_program_sheet(renderer, programs, per_program: int = 1, size=128, seed: int = 0,
                          time: float | None = None, progress: bool = True,
                          on_update: Callable[[Image.Image], object] | None = None
@@ -163,15 +178,14 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
     `time` fixes iTime (default: drawn in [0, 10) per frame). `on_update(sheet)` is called
     after each program (live display).
     """
-    from tqdm import tqdm
-
+    from procmem.core.progress import progress as progress_bar
     from procmem.generators.render import parse_size, random_params
 
     w, h = parse_size(size)
     frames, captions, borders, failures = [], [], [], []
     # whole programs per row, as many rows as columns of cells (a near-square sheet)
     cols = per_program * max(1, round(math.sqrt(len(programs) / per_program)))
-    bar = tqdm(programs, desc="rendering programs", unit="program", disable=not progress)
+    bar = progress_bar(programs, desc="rendering programs", unit="program", disable=not progress)
     for k, program in enumerate(bar):
         rng = np.random.default_rng([seed, k])
         params = random_params(rng, per_program)

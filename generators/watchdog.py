@@ -27,8 +27,8 @@ from typing import Sequence
 
 import numpy as np
 
-from procmem.generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
 from procmem.core.errors import ProcmemError
+from procmem.generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
 from procmem.shaders.program import Program
 
 BASE_TIMEOUT = 10.0

@@ -1,5 +1,5 @@
 """Embeddings entering the memory: the `.npz` written by `procmem embed`, or images embedded
-on the spot with an exported encoder (pretrain.encoder, imported lazily).
+on the spot with any encoder spec (procmem.encoder, imported lazily: no torch at import).
 
 The npz holds `features` float32 [N, D], `labels` int [N], and optionally `paths`,
 `label_names` and the encoder `fingerprint`; it is read with allow_pickle=False.
@@ -55,12 +55,8 @@ def load_npz(path) -> Embeddings:
 
 
 def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:
-    """Embed an ImageFolder with `pretrain` (exported NAME or random:<arch>:<size>:<seed>)."""
-    try:
-        from procmem.pretrain.embed import embed_folder as _embed
-    except ImportError as e:
-        raise MemoryStoreError(f"embedding images needs the pretrain stage ({e}); pass "
-                               f"--embeddings FILE.npz from `procmem embed` instead")
+    """Embed an ImageFolder with the encoder `model` names (procmem.encoder.spec)."""
+    from procmem.encoder.embed import embed_folder as _embed
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "features.npz"
         _embed(model, folder, out, batch_size=batch_size)
@@ -69,7 +65,8 @@ def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:
     return e
 
 
-def to_memory_labels(emb: Embeddings, memory_names: dict[int, str], *, new_classes: bool) -> tuple[np.ndarray, dict[int, str]]:
+def to_memory_labels(emb: Embeddings, memory_names: dict[int, str], *,
+                     new_classes: bool) -> tuple[np.ndarray, dict[int, str]]:
     """Map the file's labels to the memory's by class name (when both have names).
 
     Known names take the memory's label; unknown names get fresh labels when `new_classes`

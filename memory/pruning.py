@@ -13,8 +13,8 @@ and k the memory classifies with); both are options.
 from __future__ import annotations
 
 import numpy as np
-from tqdm import tqdm
 
+from procmem.core.progress import progress as progress_bar
 from procmem.memory.voting import predict, vote
 
 C_DEFAULT = 1.0
@@ -35,8 +35,8 @@ def self_neighbours(memory, k: int, batch: int = 4096, progress: bool = False):
     """
     all_ids, all_sims, all_nn = [], [], []
     n = len(memory)
-    for ids, vecs in tqdm(memory.iter_vectors(batch), total=-(-n // batch), disable=not progress,
-                          desc="self-query", unit="batch"):
+    for ids, vecs in progress_bar(memory.iter_vectors(batch), total=-(-n // batch),
+                                  disable=not progress, desc="self-query", unit="batch"):
         sims, nn = memory.index.search(vecs, k + 1)
         is_self = nn == ids[:, None]
         drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from procmem.core.atomic import atomic_write_json
+from procmem.core.clock import utc_now
 
 PIECE = 64  # bytes: a vector is searched as 64-byte pieces, so SQLite overflow-page splits
 #             of a long BLOB cannot hide it; 64 bytes of float32 noise never occur by chance
@@ -52,9 +53,7 @@ class Receipt:
 
 def issue(memory, ids, vectors, hashes, before: int, after: int, *, run_checks: bool = True) -> Receipt:
     """Run the checks for a finished removal and save the receipt under receipts/."""
-    from procmem.memory.store import _now
-
-    r = Receipt([int(i) for i in ids], list(hashes), _now(), int(before), int(after),
+    r = Receipt([int(i) for i in ids], list(hashes), utc_now(), int(before), int(after),
                 str(memory.path))
     if run_checks:
         r.checks = run_all(memory, np.asarray(ids, np.int64), vectors)

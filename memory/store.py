@@ -28,7 +28,6 @@ in-RAM index only sees the edits when it opens the memory again.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import json
 import os
@@ -39,10 +38,17 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from procmem.core.atomic import atomic_write_bytes, atomic_write_json
+from procmem.core.clock import utc_now
+from procmem.core.hashing import sha256_bytes
 from procmem.memory import index as index_mod
-from procmem.memory.errors import (BadVectorsError, CorruptStoreError, FingerprintError, IdError,
-                           MemoryStoreError)
-from procmem.core.atomic import atomic_write_bytes, atomic_write_json, sha256_bytes
+from procmem.memory.errors import (
+    BadVectorsError,
+    CorruptStoreError,
+    FingerprintError,
+    IdError,
+    MemoryStoreError,
+)
 
 FORMAT = 1
 SQLITE_NAME = "memory.sqlite"
@@ -69,10 +75,6 @@ CREATE TABLE prune_stats(
 CREATE TABLE residuals(
     id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE, value BLOB NOT NULL);
 """
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def vector_sha256(vector: np.ndarray) -> str:
@@ -168,7 +170,7 @@ class VisualMemory:
             meta = {"format": str(FORMAT), "dim": str(int(dim)), "metric": "cosine",
                     "fingerprint": str(fingerprint), "index": index,
                     "index_options": json.dumps(index_options, sort_keys=True),
-                    "version": "0", "next_id": "0", "created": _now()}
+                    "version": "0", "next_id": "0", "created": utc_now()}
             conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             conn.execute("INSERT INTO edits(version, time, op, count, detail) VALUES (0, ?, "
                          "'create', 0, ?)", (meta["created"], json.dumps(
@@ -401,7 +403,7 @@ class VisualMemory:
                 self._set_meta("version", version)
                 self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
                 conn.execute("INSERT INTO edits(version, time, op, count, detail) "
-                             "VALUES (?,?,?,?,?)", (version, _now(), "add", n, json.dumps(
+                             "VALUES (?,?,?,?,?)", (version, utc_now(), "add", n, json.dumps(
                                  {"min_id": int(ids.min()), "max_id": int(ids.max()),
                                   "labels": sorted(set(labels.tolist())), **(note or {})})))
                 self.index.add(ids, x)  # inside: if it fails, nothing is committed
@@ -461,7 +463,7 @@ class VisualMemory:
             conn.execute("DELETE FROM doomed")
             self._set_meta("version", version)
             conn.execute("INSERT INTO edits(version, time, op, count, detail) VALUES (?,?,?,?,?)",
-                         (version, _now(), "remove", len(doomed), json.dumps(
+                         (version, utc_now(), "remove", len(doomed), json.dumps(
                              {"ids": doomed.tolist(), "sha256": hashes})))
         self.index.remove(doomed)
         keep = ~np.isin(self._ids, doomed)
@@ -615,7 +617,8 @@ class VisualMemory:
             blob = data.read_bytes()
             if sha256_bytes(blob) != meta["sha256"]:
                 return None, None
-            return index_mod.from_bytes(self.index_kind, self.dim, blob, **self.index_options), int(meta["version"])
+            index = index_mod.from_bytes(self.index_kind, self.dim, blob, **self.index_options)
+            return index, int(meta["version"])
         except Exception:  # a corrupt cache is rebuilt from SQLite, the source of truth
             return None, None
 

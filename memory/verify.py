@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from procmem.core.hashing import sha256_file
 from procmem.memory.errors import MemoryStoreError
 from procmem.memory.store import INDEX_JSON, JSON_NAME, SQLITE_NAME, VisualMemory, vector_sha256
-from procmem.core.atomic import sha256_file
 
 
 def verify(path) -> dict:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from procmem.core.atomic import sha256_file
 from procmem.core.errors import ProcmemError
+from procmem.core.hashing import sha256_file
 from procmem.pretrain.augment import MultiCrop, collate_crops
 
 IMAGE_KEYS = ("png", "jpg", "jpeg")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from procmem.core.atomic import atomic_write_bytes, atomic_write_json, sha256_file
+from procmem.core.atomic import atomic_write_bytes, atomic_write_json
 from procmem.core.errors import ProcmemError
+from procmem.core.hashing import sha256_file
+from procmem.encoder.encoder import encoder_files
 from procmem.pretrain.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from procmem.pretrain.encoder import encoder_files
 
 
 class ExportError(ProcmemError):

@@ -25,20 +25,30 @@ import yaml
 import procmem
 from procmem.core.atomic import atomic_write_json, atomic_write_text
 from procmem.core.errors import ProcmemError
+from procmem.encoder.encoder import Encoder
+from procmem.encoder.preprocess import normalize
 from procmem.pretrain import config as config_mod
-from procmem.pretrain.augment import normalize
-from procmem.pretrain.checkpoint import (CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint,
-                                 set_rng_state)
+from procmem.pretrain.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from procmem.pretrain.curves import plot_curves
 from procmem.pretrain.data import data_provenance, make_loader
-from procmem.pretrain.encoder import Encoder
 from procmem.pretrain.loss import DINOLoss, KoLeoLoss
 from procmem.pretrain.metrics import MetricsLog
 from procmem.pretrain.model import build_student_teacher
 from procmem.pretrain.photometric import BatchPhotometric
 from procmem.pretrain.schedules import Schedules
-from procmem.pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
-                             param_groups)
+from procmem.pretrain.update import (
+    apply_schedule,
+    cancel_last_layer_grads,
+    clip_gradients,
+    ema_update,
+    param_groups,
+)
 
 # Config keys that may change between a run and its resumption (they change no schedule).
 RESUMABLE_KEYS = ("schedule.max_steps", "run.", "data.", "probe.")
@@ -136,7 +146,7 @@ class Trainer:
     """Everything one DINO run holds: networks, loss, optimiser, schedules, position."""
 
     def __init__(self, cfg: dict, data_spec: str, out_dir: str | Path, tensorboard: bool = True,
-                 progress: bool = True):
+                 progress: bool = True, probe=None):
         self.out = Path(out_dir)
         self.ckpt_path = self.out / CHECKPOINT_NAME
         self.data_spec = data_spec
@@ -203,13 +213,9 @@ class Trainer:
             _seed_all(cfg["run"]["seed"] + 1000 * self.dist.rank + 7919 * self.step + 1)
         self.resumed_from = self.step if state is not None else None
         self.log: MetricsLog | None = None
-        self.probe = None
-        if cfg["probe"]["data"] and cfg["probe"]["every"] > 0 and self.dist.is_main:
-            from procmem.pretrain.probe import KNNProbe
-
-            p = cfg["probe"]
-            self.probe = KNNProbe(p["data"], p["per_class"], p["query_fraction"], p["k"],
-                                  p["temperature"])
+        # probe(encoder) -> accuracy, every probe.every steps; given by the caller (real images
+        # are the evaluation's: procmem.eval.probe.probe_from_config builds dino's kNN probe)
+        self.probe = probe if cfg["probe"]["every"] > 0 and self.dist.is_main else None
 
     @property
     def epoch(self) -> int:
@@ -284,7 +290,7 @@ class Trainer:
 
     def run(self) -> dict:
         """Train until the last step; checkpoint every N steps and at the end."""
-        from tqdm import tqdm
+        from procmem.core.progress import progress
 
         cfg = self.cfg
         main = self.dist.is_main
@@ -299,8 +305,8 @@ class Trainer:
         log = self.log = MetricsLog(self.out, self.step, tensorboard=self.tensorboard) if main else None
         loader = make_loader(self.data_spec, cfg, self.batch,
                              pin_memory=self.dist.device.type == "cuda", start_step=self.step)
-        bar = tqdm(total=self.total, initial=self.step, disable=not (main and self.progress),
-                   desc="DINO", unit="step", dynamic_ncols=True)
+        bar = progress(total=self.total, initial=self.step, disable=not (main and self.progress),
+                       desc="DINO", unit="step", log=self.out / "train.log" if main else None)
         every_ckpt, every_log = cfg["run"]["checkpoint_every"], cfg["run"]["log_every"]
         every_probe = cfg["probe"]["every"]
         loss_value = None
@@ -335,12 +341,13 @@ class Trainer:
         return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": loss_value}
 
 
-def pretrain(cfg: dict, data_spec: str, out_dir: str | Path, progress: bool = True) -> dict:
+def pretrain(cfg: dict, data_spec: str, out_dir: str | Path, progress: bool = True,
+             probe=None) -> dict:
     """Build a Trainer and run it; the process group (if any) is closed afterwards."""
     import torch.distributed as dist
 
     try:
-        return Trainer(cfg, data_spec, out_dir, progress=progress).run()
+        return Trainer(cfg, data_spec, out_dir, progress=progress, probe=probe).run()
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()

@@ -13,3 +13,11 @@ def renderer():
     r = Renderer(size=64)
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def random_vit():
+    """A tiny random timm ViT (32 px) as an `Encoder`, through the one spec grammar."""
+    from procmem.encoder.spec import make_encoder
+
+    return make_encoder("random:vit_tiny_patch16_224:32:0")

@@ -1,4 +1,4 @@
-"""Atomic file writes and content hashes.
+"""Atomic file writes.
 
 A file written here is either absent or complete: bytes go to a temporary file in the
 same directory, are fsync'ed, then renamed over the target (rename is atomic on POSIX).
@@ -8,7 +8,6 @@ Work already on disk therefore survives a kill at any point.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -76,15 +75,3 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write `obj` as indented, key-sorted JSON (stable bytes for the same object)."""
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()

@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from procmem.core.atomic import atomic_open, atomic_write_json, sha256_bytes, sha256_file
+from procmem.core.atomic import atomic_open, atomic_write_json
+from procmem.core.hashing import sha256_bytes, sha256_file
 
 
 def test_written_file_has_the_mode_open_would_give(tmp_path):

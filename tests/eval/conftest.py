@@ -101,16 +101,6 @@ def nights_like(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def random_vit():
-    """A tiny random timm ViT through pretrain's Encoder (skips when pretrain lacks it)."""
-    enc_mod = pytest.importorskip("procmem.pretrain.encoder")
-    from procmem.eval.encoders import make_encoder
-
-    assert enc_mod.Encoder is not None
-    return make_encoder("random:vit_tiny_patch16_224:32:0")
-
-
-@pytest.fixture(scope="session")
 def regions():
     """8 synthetic region images (32x32) and their masks (classes 0..2, void 11)."""
     return region_images(8)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from procmem.eval import datasets as ds
 from procmem.core.errors import ProcmemError
 from procmem.core.paths import shared_data_dir
+from procmem.eval import datasets as ds
 
 
 def test_image_folder_from_lfw_subset(tmp_path):

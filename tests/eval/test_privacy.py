@@ -43,7 +43,7 @@ def test_exact_audit_equals_brute_force_with_ties(rule):
 
 
 def test_exact_audit_on_real_embeddings_and_sweep(digits):
-    from procmem.eval.encoders import PixelEncoder
+    from procmem.encoder.pixels import PixelEncoder
 
     mem, qry = digits
     enc = PixelEncoder(8, 2)

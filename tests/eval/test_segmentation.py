@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from procmem.encoder.pixels import PixelEncoder
 from procmem.eval import segmentation as seg
-from procmem.eval.encoders import PixelEncoder
 
 
 def test_label_fractions_ignore_void():

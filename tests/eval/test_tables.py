@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from procmem.eval.encoders import PixelEncoder
+from procmem.encoder.pixels import PixelEncoder
 from procmem.eval.knn_table import capped_ks, knn_sweep, table_markdown
 from procmem.eval.linear_probe import linear_probe
 from procmem.eval.nights import two_afc

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from procmem.generators import jobs, shards as sh
 from procmem.cli import main
+from procmem.generators import jobs
+from procmem.generators import shards as sh
 
 REPO = Path(__file__).resolve().parents[2]
 CFG = jobs.GenerateConfig(process="kml-mixup", res=32, num_images=10, shard_size=4,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from procmem.generators import jobs, provenance, shards as sh
-from procmem.generators.processes import PROCESSES, ProcessOptions
 from procmem.cli import main
+from procmem.generators import jobs, provenance
+from procmem.generators import shards as sh
+from procmem.generators.processes import PROCESSES, ProcessOptions
 
 
 @pytest.fixture(scope="module")

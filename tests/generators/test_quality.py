@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from procmem.generators.quality import (MAX_DOMINANT_FRACTION, MIN_CONTRAST_STD, FrameShapeError,
-                                frame_problem)
+from procmem.generators.quality import MAX_DOMINANT_FRACTION, MIN_CONTRAST_STD, FrameShapeError, frame_problem
 from procmem.generators.render import random_params
 from procmem.shaders import registry
 from procmem.shaders.program import PARAM_COUNT, Program

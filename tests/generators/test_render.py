@@ -6,10 +6,15 @@ import pickle
 import numpy as np
 import pytest
 
-from procmem.generators.render import (RenderInputError, Renderer, ShaderCompileError, parse_size,
-                               random_params)
-from procmem.shaders import registry
 from procmem.core.errors import ProcmemError
+from procmem.generators.render import (
+    Renderer,
+    RenderInputError,
+    ShaderCompileError,
+    parse_size,
+    random_params,
+)
+from procmem.shaders import registry
 from procmem.shaders.program import PARAM_COUNT, Program, ProgramError
 
 

@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from procmem.generators import shards as sh
 from procmem.cli import main
+from procmem.generators import shards as sh
 
 CONFIG = {"process": "kml", "res": 8}
 

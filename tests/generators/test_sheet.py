@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from procmem.generators.sheet import (PAD, NoDisplayError, SheetError, SheetWindow, contact_sheet,
-                              render_program_sheet, save_png, save_sheet)
+from procmem.generators.sheet import (
+    PAD,
+    NoDisplayError,
+    SheetError,
+    SheetWindow,
+    contact_sheet,
+    render_program_sheet,
+    save_png,
+    save_sheet,
+)
 from procmem.shaders import registry
 from procmem.shaders.program import Program
 

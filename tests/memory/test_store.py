@@ -8,7 +8,13 @@ import sqlite3
 import numpy as np
 import pytest
 
-from procmem.memory.errors import BadVectorsError, CorruptStoreError, FingerprintError, IdError, MemoryStoreError
+from procmem.memory.errors import (
+    BadVectorsError,
+    CorruptStoreError,
+    FingerprintError,
+    IdError,
+    MemoryStoreError,
+)
 from procmem.memory.store import VisualMemory, vector_sha256
 from procmem.memory.verify import verify
 
@@ -36,7 +42,8 @@ def test_round_trip_keeps_items_names_sources_and_log(tmp_path, blobs):
     dec = m.classify(xq, 10, "rank")
     assert np.mean(dec.pred == yq) > 0.95
     ex = dec.explain(0, m.label_names)
-    assert len(ex["neighbours"]) == 10 and ex["neighbours"][0]["similarity"] >= ex["neighbours"][1]["similarity"]
+    assert len(ex["neighbours"]) == 10
+    assert ex["neighbours"][0]["similarity"] >= ex["neighbours"][1]["similarity"]
     assert verify(tmp_path / "m")["ok"]
     m.close()
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from procmem.pretrain.augment import MultiCrop, collate_crops, normalize
+from procmem.encoder.preprocess import normalize
+from procmem.pretrain.augment import MultiCrop, collate_crops
 from procmem.pretrain.config import ConfigError, load_config
 
 

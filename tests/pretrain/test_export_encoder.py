@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from procmem.core.atomic import sha256_file
 from procmem.cli import main
+from procmem.core.hashing import sha256_file
+from procmem.encoder.encoder import Encoder, EncoderError
 from procmem.pretrain.config import load_config
-from procmem.pretrain.encoder import Encoder, EncoderError
 from procmem.pretrain.train import pretrain
 from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image
 

@@ -10,8 +10,13 @@ import torch.nn.functional as F
 from procmem.pretrain.loss import DINOLoss
 from procmem.pretrain.model import DINOHead, build_student_teacher
 from procmem.pretrain.schedules import Schedules, cosine_scheduler, teacher_temp_schedule
-from procmem.pretrain.update import (apply_schedule, cancel_last_layer_grads, clip_gradients, ema_update,
-                             param_groups)
+from procmem.pretrain.update import (
+    apply_schedule,
+    cancel_last_layer_grads,
+    clip_gradients,
+    ema_update,
+    param_groups,
+)
 
 
 def test_head_shapes_and_unit_norm_last_layer():

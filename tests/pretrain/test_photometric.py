@@ -10,8 +10,15 @@ from torchvision.transforms.v2 import functional as TF
 
 from procmem.pretrain.augment import MultiCrop
 from procmem.pretrain.config import load_config
-from procmem.pretrain.photometric import (BatchPhotometric, adjust_brightness, adjust_contrast,
-                                  adjust_hue, adjust_saturation, gaussian_blur, grayscale)
+from procmem.pretrain.photometric import (
+    BatchPhotometric,
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+    gaussian_blur,
+    grayscale,
+)
 
 
 @pytest.fixture()

@@ -12,12 +12,12 @@ from procmem.pretrain.config import load_config
 from procmem.pretrain.data import CorruptDataWarning, DataError
 from procmem.pretrain.metrics import read_metrics
 from procmem.pretrain.train import Trainer, TrainingError, pretrain
-
 from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image, write_tiny_shards
 
 
 def _fixed_batch(cfg, n=4, seed=0):
-    from procmem.pretrain.augment import MultiCrop, collate_crops, to_chw_uint8
+    from procmem.encoder.preprocess import to_chw_uint8
+    from procmem.pretrain.augment import MultiCrop, collate_crops
 
     rng = np.random.default_rng(seed)
     mc = MultiCrop(cfg)
@@ -114,7 +114,9 @@ def test_online_knn_probe_is_logged(tiny_shards, tmp_path):
             Image.fromarray(img).save(tmp_path / "real" / f"class{c}" / f"{i}.png")
     cfg = load_config(None, TINY_OVERRIDES + [f"probe.data={tmp_path / 'real'}", "probe.every=3",
                                               "probe.k=3", "schedule.max_steps=6"])
-    pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    from procmem.eval.probe import probe_from_config
+
+    pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False, probe=probe_from_config(cfg))
     probes = [r for r in read_metrics(tmp_path / "run") if "probe_knn_top1" in r]
     assert [r["step"] for r in probes] == [3, 6]
     assert all(0.0 <= r["probe_knn_top1"] <= 1.0 for r in probes)
@@ -125,7 +127,7 @@ def test_online_knn_probe_is_logged(tiny_shards, tmp_path):
 
 
 def test_knn_accuracy_on_separable_clusters():
-    from procmem.pretrain.probe import knn_accuracy
+    from procmem.eval.probe import knn_accuracy
 
     rng = np.random.default_rng(0)
     centres = np.eye(4, 16)
@@ -194,8 +196,8 @@ def test_a_run_saved_before_an_option_existed_still_resumes(tiny_shards, tmp_pat
 def test_compiled_backbones_train_resume_and_export_like_eager(tiny_shards, tmp_path):
     """run.compile traces both backbones (aot_eager here: dynamo + autograd, no C++ build);
     weights keep their names, so checkpoints and exports are the eager ones."""
+    from procmem.encoder.encoder import Encoder
     from procmem.pretrain.export import export_run
-    from procmem.pretrain.encoder import Encoder
 
     cfg = load_config(None, TINY_OVERRIDES + ["run.compile=aot_eager", "schedule.max_steps=3"])
     result = pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)

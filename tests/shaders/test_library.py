@@ -142,7 +142,7 @@ def test_gnoised_derivatives_match_finite_differences(renderer):
     # finite differences of the value against the analytic derivative, both scaled to colour
     c = _probe(renderer, "vec3 n = gnoised(p); float e = 0.002;\n"
                          "    vec2 fd = vec2(gnoise(p + vec2(e, 0.0)) - gnoise(p - vec2(e, 0.0)),\n"
-                         "                   gnoise(p + vec2(0.0, e)) - gnoise(p - vec2(0.0, e))) / (2.0 * e);\n"
+                         "                   gnoise(p + vec2(0.0, e)) - gnoise(p - vec2(0.0, e))) / (2.0 * e);\n"  # noqa: E501
                          "    fragColor = vec4(0.5 + 0.1 * n.yz, 0.5 + 20.0 * length(fd - n.yz), 1.0);")
     assert c[..., :2].std() > 0.02, "derivatives are flat"
     assert np.percentile(c[..., 2], 99) < 0.5 + 20.0 * 0.02 + 1 / 255
@@ -151,7 +151,7 @@ def test_gnoised_derivatives_match_finite_differences(renderer):
 def test_curl_field_is_divergence_free(renderer):
     c = _probe(renderer, "float e = 0.002;\n"
                          "    float div = (curl2(p + vec2(e, 0.0)).x - curl2(p - vec2(e, 0.0)).x\n"
-                         "              + curl2(p + vec2(0.0, e)).y - curl2(p - vec2(0.0, e)).y) / (2.0 * e);\n"
+                         "              + curl2(p + vec2(0.0, e)).y - curl2(p - vec2(0.0, e)).y) / (2.0 * e);\n"  # noqa: E501
                          "    fragColor = vec4(0.5 + 0.2 * curl2(p), 0.5 + 10.0 * div, 1.0);")
     assert c[..., :2].std() > 0.02, "curl field is flat"
     assert np.abs(c[..., 2] - 0.5).max() < 0.1, "curl field has divergence"
@@ -182,7 +182,7 @@ def test_truchet_arc_distance_is_bounded(renderer):
 
 
 def test_sdf_toolkit_hits_a_sphere_where_expected(renderer):
-    src = ("float scene(vec3 p) { return min(sdSphere(p, 1.0), sdBox(p - vec3(3.0, 0.0, 0.0), vec3(0.5))); }\n"
+    src = ("float scene(vec3 p) { return min(sdSphere(p, 1.0), sdBox(p - vec3(3.0, 0.0, 0.0), vec3(0.5))); }\n"  # noqa: E501
            "SDF_TOOLKIT(scene)\n"
            "void mainImage(out vec4 fragColor, in vec2 fragCoord) {\n"
            "    vec2 uv = (2.0 * fragCoord - iResolution.xy) / iResolution.y + 0.0 * iTime;\n"
@@ -190,7 +190,7 @@ def test_sdf_toolkit_hits_a_sphere_where_expected(renderer):
            "    vec3 rd = camera(ro, vec3(0.0)) * normalize(vec3(uv, 2.0));\n"
            "    float t = sdfMarch(ro, rd, 10.0);\n"
            "    vec3 n = t > 0.0 ? sdfNormal(ro + rd * t) : vec3(0.0);\n"
-           "    fragColor = vec4(t > 0.0 ? 1.0 : 0.0, 0.5 + 0.5 * n.z * -1.0, sdfAO(ro + rd * max(t, 0.0), n), 1.0);\n"
+           "    fragColor = vec4(t > 0.0 ? 1.0 : 0.0, 0.5 + 0.5 * n.z * -1.0, sdfAO(ro + rd * max(t, 0.0), n), 1.0);\n"  # noqa: E501
            "}\n")
     prog = Program(id="test/probe/sdf", source=src, family="test")
     c = renderer.render(prog, [0.0], np.zeros((1, 16), np.float32))[0] / 255.0

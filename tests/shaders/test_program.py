@@ -2,8 +2,8 @@
 
 import pytest
 
-from procmem.shaders.program import Program, ProgramError, check, validate
 from procmem.shaders import registry
+from procmem.shaders.program import Program, ProgramError, check, validate
 
 GOOD = "void mainImage(out vec4 fragColor, in vec2 fragCoord) { fragColor = vec4(P(0)); }"
 

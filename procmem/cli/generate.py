@@ -136,17 +136,9 @@ def run_verify(args) -> int:
 
 
 def run_sheet(args) -> int:
-    from procmem.generators import shards, sheet
+    from procmem.generators.sheet import shard_sheet
 
-    images, captions = [], []
-    for img, meta in shards.iter_images(args.dir, args.n):
-        images.append(img)
-        first = meta["sources"][0]["program"] if meta.get("sources") else ""
-        captions.append(f"{meta.get('key', '')[-6:]}\n{first.split('/')[-1]}")
-    if not images:
-        raise shards.ShardError(f"{args.dir} holds no samples yet")
-    sheet.save_sheet(args.out, images, captions=captions,
-                     title=f"{args.dir}: first {len(images)} images")
+    shard_sheet(args.dir, args.n, args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -42,41 +42,6 @@ PRIVACY_KS = (1, 5, 10, 20, 50)
 STAGES = ("library", "shards", "pretrain", "export", "memory", "privacy", "compartment", "report")
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "demo", help="run the end-to-end demo on built-in defaults",
-        description="Generate procedural images, pretrain DINO on them, export the encoder, "
-                    "build a visual memory of real images, classify held-back images, explain a "
-                    "decision, forget a class with a receipt, audit privacy and write an HTML "
-                    "report. Rerunning resumes: finished stages are skipped.")
-    p.add_argument("--out", default="demo-out", help="directory for everything the demo writes")
-    p.add_argument("--data", default=None,
-                   help="an ImageFolder (<folder>/<class>/<image>) of real images to use instead "
-                        "of the built-in digits and faces")
-    p.add_argument("--preset", default="tiny-cpu",
-                   help="pretraining preset (pretrain/presets) or YAML path (default tiny-cpu)")
-    p.add_argument("--steps", type=int, default=None,
-                   help="pretraining steps (schedule.max_steps; default: the preset's own)")
-    p.add_argument("--images", type=int, default=5000,
-                   help="procedural training images to generate (default 5000)")
-    p.add_argument("--per-class", type=int, default=0,
-                   help="use at most this many real images per class (default 0: all)")
-    p.add_argument("--forget", default=None,
-                   help=f"class to forget (default {DEFAULT_FORGET!r} for the built-in data, "
-                        "the first class of --data)")
-    p.add_argument("-k", "--k", type=int, default=10, dest="k",
-                   help="neighbours that vote on each decision (default 10)")
-    p.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="pretraining config override, repeatable (e.g. optim.batch_size=16)")
-    p.add_argument("--size", type=int, default=128,
-                   help="side in pixels of each library preview frame (default 128)")
-    p.add_argument("--frames", type=int, default=4,
-                   help="frames per program in the library sheet, each with its own random "
-                        "parameters (default 4: one program gives many images)")
-    p.set_defaults(func=run)
-
-
 # --------------------------------------------------------------------------- state on disk
 
 
@@ -198,11 +163,9 @@ def stage_library(out: Path, state: State, size: int, frames: int) -> dict:
 
 
 def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -> dict:
-    import argparse
-
+    from procmem.core.hashing import sha256_file
     from procmem.generators import jobs
-    from procmem.generators.cli import run_sheet
-    from procmem.core.atomic import sha256_file
+    from procmem.generators.sheet import shard_sheet
 
     cfg = jobs.GenerateConfig(process="kml-mixup", res=res, num_images=images,
                               shard_size=min(SHARD_SIZE, images)).check()
@@ -215,7 +178,7 @@ def stage_shards(out: Path, state: State, images: int, res: int, workers: int) -
         return _skip(s, f"{cfg.num_shards} shards")
     summary = jobs.run(cfg, shard_dir, workers=max(1, workers), progress=True)
     print("  " + summary.text().replace("\n", "\n  "))
-    run_sheet(argparse.Namespace(dir=str(shard_dir), n=64, out=str(sheet)))
+    shard_sheet(shard_dir, 64, sheet)
     return state.save("shards", key, {
         "images": images, "shards": cfg.num_shards, "res": res, "process": cfg.process,
         "images_per_s": summary.images_per_s, "rejected_frames": summary.timing.pool.rejected,
@@ -258,7 +221,7 @@ def _final_loss(run_dir: Path, result: dict):
 
 
 def stage_export(out: Path, state: State, trained: dict) -> dict:
-    from procmem.pretrain.encoder import encoder_files
+    from procmem.encoder.encoder import encoder_files
     from procmem.pretrain.export import export_run
 
     name = out / "encoder"
@@ -285,7 +248,7 @@ class Encoders:
 
     def get(self, which: str):
         if which not in self._made:
-            from procmem.eval.encoders import make_encoder, random_like
+            from procmem.encoder.spec import make_encoder, random_like
 
             self._made[which] = {"pretrained": lambda: make_encoder(f"procmem:{self.export}"),
                                  "random init": lambda: random_like(self.export, 0),
@@ -301,7 +264,7 @@ def stage_memory(out: Path, state: State, encoders: Encoders, mem_set, qry_set, 
     import numpy as np
 
     from procmem.eval import plots
-    from procmem.eval.encoders import compute_features
+    from procmem.eval.features import compute_features
     from procmem.eval.results import markdown_table, pct, pictures_dir, write_result
     from procmem.eval.unlearning import build_memory
     from procmem.memory import receipts

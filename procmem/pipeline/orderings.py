@@ -265,11 +265,11 @@ def _same_config(a: dict, b: dict) -> bool:
 def train(out: Path, process: str, seed: int, cfg: dict, progress: bool) -> dict:
     """Pretrain on the process's shards and export; skipped when the export is complete
     for this config. Returns the model's training record (steps, wall time)."""
+    from procmem.core.atomic import atomic_write_json
+    from procmem.encoder.encoder import encoder_files
     from procmem.pretrain.config import total_steps
-    from procmem.pretrain.encoder import encoder_files
     from procmem.pretrain.export import export_run
     from procmem.pretrain.train import pretrain
-    from procmem.core.atomic import atomic_write_json
 
     name = out / "encoders" / f"{process}-s{seed}"
     run_dir = out / "train" / f"{process}-s{seed}"
@@ -306,8 +306,8 @@ def evaluate(rundir: Path, encoders: list, data: dict, keys: dict, cache: Path,
              progress: bool) -> None:
     """kNN, linear, NIGHTS and segmentation of `encoders` into `rundir`; an experiment whose
     encoders and data are unchanged since it completed there is not run again."""
-    from procmem.eval.experiments import run_knn, run_linear, run_nights, run_segment
     from procmem.core.atomic import atomic_write_json
+    from procmem.eval.experiments import run_knn, run_linear, run_nights, run_segment
 
     marker = rundir / "orderings-done.json"
     done = json.loads(marker.read_text()) if marker.is_file() else {}
@@ -371,7 +371,7 @@ def summarise(per_run: list[dict]) -> dict:
 
 def pixel_encoder(grid: int):
     """Raw pixels on the learned encoders' patch grid (about 32 px), named 'pixels'."""
-    from procmem.eval.encoders import PixelEncoder
+    from procmem.encoder.pixels import PixelEncoder
 
     patch = max(1, round(32 / grid))
     enc = PixelEncoder(grid * patch, patch)
@@ -466,8 +466,8 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
                   max_per_class: int | None = None, datasets=DATASETS, device: str | None = None,
                   overrides=(), workers: int = 1, progress: bool = True) -> dict:
     """The whole run (see the module docstring); returns what orderings.json holds."""
-    from procmem.pretrain.config import load_config, total_steps
     from procmem.core.atomic import atomic_write_json, atomic_write_text
+    from procmem.pretrain.config import load_config, total_steps
 
     out = Path(out)
     opts = {"out": str(out), "processes": list(processes), "seeds": list(seeds),
@@ -495,8 +495,8 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
             _say(f"pretrain {p} seed {s} ({total_steps(cfgs[s])} steps)")
             training.append(train(out, p, s, cfgs[s], progress))
 
-    from procmem.eval.encoders import random_like
-    from procmem.pretrain.encoder import Encoder
+    from procmem.encoder.encoder import Encoder
+    from procmem.encoder.spec import random_like
 
     data = load_datasets(found, max_per_class)
     keys = {n: _data_key(d) for n, d in data.items()}

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from procmem.eval import encoders as E
+from procmem.encoder import spec as E
+from procmem.encoder.errors import EncoderError
+from procmem.encoder.pixels import PixelEncoder
+from procmem.eval import features as F
 from procmem.eval.datasets import LabelledImages
 
 
@@ -22,7 +25,7 @@ def test_pixel_encoder_interface():
     assert enc.patch_features(x).shape == (10, 2, 2, 48)
     grey = enc.embed(x[..., 0])
     assert grey.shape == f.shape
-    assert E.encoder_name(enc) == "pixels-8" and enc.fingerprint == "pixels:8:4"
+    assert enc.name == "pixels-8" and enc.fingerprint == "pixels:8:4"
 
 
 def test_pixel_encoder_gives_flat_images_a_unit_vector_a_memory_accepts(tmp_path):
@@ -48,30 +51,30 @@ def test_pixel_encoder_gives_flat_images_a_unit_vector_a_memory_accepts(tmp_path
                                          ("timm:vit_tiny_patch16_224:/nope.pt", "safetensors"),
                                          ("timm:vit_tiny_patch16_224:/nope.safetensors", "does not exist")])
 def test_bad_specs_are_named(spec, match):
-    with pytest.raises(E.EncoderError, match=match):
+    with pytest.raises(EncoderError, match=match):
         E.make_encoder(spec)
 
 
 def test_feature_cache_reused_and_resumed(tmp_path, monkeypatch):
-    enc, data = E.PixelEncoder(8, 4), _set(10)
+    enc, data = PixelEncoder(8, 4), _set(10)
     calls = []
     real = enc.embed
     monkeypatch.setattr(enc, "embed", lambda x: calls.append(len(x)) or real(x))
-    f1 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    f1 = F.compute_features(enc, data, tmp_path, chunk=4, progress=False)
     assert calls == [4, 4, 2]
-    path = E.cache_path(tmp_path, enc, data)
+    path = F.cache_path(tmp_path, enc, data)
     assert path.is_file() and not list(tmp_path.glob("*.part*"))
     with np.load(path, allow_pickle=False) as z:
         assert str(z["encoder_fingerprint"]) == enc.fingerprint
-    f2 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    f2 = F.compute_features(enc, data, tmp_path, chunk=4, progress=False)
     assert calls == [4, 4, 2] and np.array_equal(f1, f2)      # reused, not recomputed
     # an interrupted run: merged file absent, first chunk done -> only the rest is computed
     path.unlink()
-    E._save_npz(path.with_name(f"{path.stem}.part00000.npz"), features=f1[:4])
-    f3 = E.compute_features(enc, data, tmp_path, chunk=4, progress=False)
+    F._save_npz(path.with_name(f"{path.stem}.part00000.npz"), features=f1[:4])
+    f3 = F.compute_features(enc, data, tmp_path, chunk=4, progress=False)
     assert calls[3:] == [4, 2] and np.array_equal(f1, f3)
     # different data -> a different cache file
-    assert E.cache_path(tmp_path, enc, _set(10, seed=1)) != path
+    assert F.cache_path(tmp_path, enc, _set(10, seed=1)) != path
 
 
 def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
@@ -84,7 +87,7 @@ def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
     assert f.shape == (4, random_vit.dim)
     assert np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-4)
     assert random_vit.patch_features(x).shape == (4, 2, 2, random_vit.dim)
-    assert E.encoder_name(random_vit).startswith("random-")
+    assert random_vit.name.startswith("random-")
     # a timm model's weights in a local safetensors file (as from a hub download, done offline)
     torch.manual_seed(3)
     model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32)
@@ -97,7 +100,7 @@ def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
         ref = enc.preprocess(list(x))
         want = torch.nn.functional.normalize(model(ref), dim=-1).numpy()
     assert np.allclose(enc.embed(x), want, atol=1e-5)
-    assert enc.fingerprint != random_vit.fingerprint and E.encoder_name(enc) == "timm-vit_tiny_patch16_224"
+    assert enc.fingerprint != random_vit.fingerprint and enc.name == "timm-vit_tiny_patch16_224-tiny"
 
 
 def test_procmem_export_spec(random_vit, tmp_path):
@@ -106,14 +109,14 @@ def test_procmem_export_spec(random_vit, tmp_path):
 
     from safetensors.torch import save_file
 
-    from procmem.core.atomic import sha256_file
+    from procmem.core.hashing import sha256_file
 
     w = tmp_path / "enc.safetensors"
     save_file({k: v.contiguous() for k, v in random_vit.model.state_dict().items()}, str(w))
     meta = dict(random_vit.meta, learned_from={"kind": "stream", "process": "kml-mixup"})
     (tmp_path / "enc.json").write_text(json.dumps(meta))
     enc = E.make_encoder(f"procmem:{tmp_path / 'enc'}")
-    assert enc.fingerprint == sha256_file(w) and E.encoder_name(enc) == "procmem-enc"
+    assert enc.fingerprint == sha256_file(w) and enc.name == "procmem-enc"
     x = _set(3).images
     assert np.allclose(enc.embed(x), random_vit.embed(x), atol=1e-5)
     with pytest.raises(Exception, match="missing"):
@@ -121,7 +124,7 @@ def test_procmem_export_spec(random_vit, tmp_path):
     # the export's own architecture at random init (seed 0 = random_vit's weights)
     like = E.make_encoder(f"random:{tmp_path / 'enc'}")
     assert like.fingerprint.startswith("random:vit_tiny_patch16_224:32")
-    assert E.encoder_name(like) == "random-like-enc-0"
+    assert like.name == "random-like-enc-0"
     assert np.allclose(like.embed(x), random_vit.embed(x), atol=1e-5)
-    with pytest.raises(E.EncoderError, match="no export description"):
+    with pytest.raises(EncoderError, match="no export description"):
         E.make_encoder(f"random:{tmp_path / 'absent'}")

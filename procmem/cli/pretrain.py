@@ -93,17 +93,19 @@ def run_pretrain(args) -> int:
     if not args.data or not args.out:
         raise ProcmemError("procmem pretrain needs --data (shard directory or stream:<process>) "
                            "and --out (run directory); see procmem pretrain --help")
+    from procmem.eval.probe import probe_from_config
     from procmem.pretrain.config import load_config
     from procmem.pretrain.train import pretrain
 
     cfg = load_config(args.config, rest)
-    result = pretrain(cfg, args.data, args.out, progress=not args.no_progress)
+    result = pretrain(cfg, args.data, args.out, progress=not args.no_progress,
+                      probe=probe_from_config(cfg))
     print(f"run {args.out}: step {result['step']}, final loss {result['final_loss']}")
     return 0
 
 
 def run_embed(args) -> int:
-    from procmem.pretrain.embed import embed_folder
+    from procmem.encoder.embed import embed_folder
 
     n, dim = embed_folder(args.model, args.data, args.out, args.batch_size, args.device)
     print(f"wrote {args.out}: {n} images x {dim} dimensions")

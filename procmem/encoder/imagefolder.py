@@ -1,7 +1,7 @@
 """Reading an ImageFolder (`<root>/<class>/<image>`): class subfolders give the labels.
 
-Used by `procmem embed` and the online kNN probe; these are real images, so they are only
-ever embedded, never trained on.
+Used by `procmem embed`, the memory, the evaluation and the online kNN probe; these are
+real images, so they are only ever embedded, never trained on.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The `procmem` command: one subcommand group per stage.
+"""Floor 7: the `procmem` command, one module per command group.
 
-Each stage package has a `cli` module with `register(subparsers)`, which adds its
-subcommands and sets `func` on each parser. Stage cli modules import heavy libraries
-(torch, moderngl, faiss) inside their handlers, so `procmem --help` stays fast.
+Each module here has `register(subparsers)`, which adds its subcommands and sets `func` on
+each parser. Handlers import the stages and heavy libraries (torch, moderngl, faiss) inside
+the function, so `procmem --help` stays fast.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sys
 from procmem import __version__
 from procmem.core.errors import ProcmemError
 
-STAGE_CLIS = (
-    "procmem.shaders.cli", "procmem.generators.cli", "procmem.pretrain.cli", "procmem.memory.cli",
-    "procmem.eval.cli", "procmem.demo",
+COMMAND_MODULES = (
+    "procmem.cli.shaders", "procmem.cli.generate", "procmem.cli.pretrain", "procmem.cli.memory",
+    "procmem.cli.eval", "procmem.cli.demo",
 )
 
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"procmem {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in STAGE_CLIS:
+    for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         module.register(sub)
     return parser

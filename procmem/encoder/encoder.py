@@ -1,7 +1,8 @@
 """`Encoder`: an exported DINO backbone that turns images into unit vectors (contract 5).
 
 `Encoder.load(name)` reads `<name>.safetensors` + `<name>.json` written by
-`procmem pretrain export`; `Encoder.random(arch, img_size, seed)` is the untrained baseline.
+`procmem pretrain export`; `Encoder.random(arch, img_size, seed)` is the untrained baseline;
+`procmem.encoder.spec.make_encoder(spec)` is the one grammar that names either on a command line.
 Preprocessing is part of the encoder: images are resized to the training global-crop size
 (bicubic, antialiased) and normalised with the training mean/std, so callers pass raw pixels.
 `embed` returns the teacher's CLS feature, L2-normalised (as dino's eval_knn.py uses it).
@@ -16,18 +17,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from procmem.core.atomic import sha256_file
-from procmem.core.errors import ProcmemError
-from procmem.pretrain.augment import normalize
-from procmem.pretrain.augment import to_chw_uint8
-from procmem.pretrain.model import create_backbone, patch_size_of
-
-IMAGENET_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_STD = [0.229, 0.224, 0.225]
-
-
-class EncoderError(ProcmemError):
-    """An encoder file, or images given to an encoder, that cannot be used."""
+from procmem.core.hashing import sha256_file
+from procmem.encoder.backbone import create_backbone, patch_size_of
+from procmem.encoder.errors import EncoderError
+from procmem.encoder.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalize, to_chw_uint8
 
 
 def encoder_files(name: str | Path) -> tuple[Path, Path]:
@@ -48,7 +41,8 @@ class Encoder:
     """A frozen backbone plus its preprocessing; `embed` and `patch_features` take raw images."""
 
     def __init__(self, model: torch.nn.Module, meta: dict, fingerprint: str,
-                 device: str | None = None, batch_size: int = 64):
+                 device: str | None = None, batch_size: int = 64, name: str | None = None):
+        self.name = name or default_name(fingerprint, meta)
         self.device = pick_device(device)
         self.model = model.to(self.device).eval()
         self.meta = meta
@@ -69,7 +63,8 @@ class Encoder:
                 "mean": list(mean), "std": list(std), **extra}
 
     @classmethod
-    def load(cls, name: str | Path, device: str | None = None, batch_size: int = 64) -> "Encoder":
+    def load(cls, name: str | Path, device: str | None = None, batch_size: int = 64,
+             display_name: str | None = None) -> "Encoder":
         from safetensors.torch import load_file
 
         weights, meta_path = encoder_files(name)
@@ -93,11 +88,12 @@ class Encoder:
         if missing or unexpected:
             raise EncoderError(f"encoder weights {weights} do not fit {arch} {kwargs}: "
                                f"missing {missing[:5]}, unexpected {unexpected[:5]}")
-        return cls(model, meta, sha256_file(weights), device, batch_size)
+        return cls(model, meta, sha256_file(weights), device, batch_size,
+                   name=display_name or f"procmem-{weights.with_suffix('').name}")
 
     @classmethod
     def random(cls, arch: str, img_size: int, seed: int = 0, device: str | None = None,
-               **timm_kwargs) -> "Encoder":
+               display_name: str | None = None, **timm_kwargs) -> "Encoder":
         """An untrained backbone (timm's init under `seed`): the baseline every result beats."""
         kwargs = {"img_size": img_size, **timm_kwargs}
         with torch.random.fork_rng(devices=[]):
@@ -106,27 +102,13 @@ class Encoder:
         meta = cls.describe(model, arch, kwargs, img_size, seed=seed)
         # Extra timm kwargs (e.g. patch_size=8) change the model, so they enter the fingerprint.
         extra = "".join(f":{k}={timm_kwargs[k]}" for k in sorted(timm_kwargs))
-        return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device)
-
-    @classmethod
-    def from_spec(cls, spec: str, device: str | None = None, batch_size: int = 64) -> "Encoder":
-        """An exported NAME, or `random:<arch>:<size>:<seed>` (the same string as the fingerprint)."""
-        if spec.startswith("random:"):
-            parts = spec.split(":")
-            try:
-                _, arch, size, seed = parts
-                enc = cls.random(arch, int(size), int(seed), device=device)
-            except ValueError:
-                raise EncoderError(f"{spec!r}: write a random encoder as random:<arch>:<size>:<seed>, "
-                                   "e.g. random:vit_tiny_patch16_224:224:0") from None
-            enc.batch_size = batch_size
-            return enc
-        return cls.load(spec, device=device, batch_size=batch_size)
+        return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
+                   name=display_name)
 
     def preprocess(self, images) -> torch.Tensor:
         """Images -> float32 [N, 3, S, S] on the encoder's device, resized and normalised."""
-        from torchvision.transforms.v2 import functional as TF
         from torchvision.transforms import InterpolationMode
+        from torchvision.transforms.v2 import functional as TF
 
         tensors = []
         for i, img in enumerate(_as_list(images)):
@@ -164,6 +146,13 @@ class Encoder:
             tokens = tokens[:, getattr(self.model, "num_prefix_tokens", 1):]
             out.append(tokens.reshape(len(tokens), side, side, -1).cpu())
         return torch.cat(out).numpy()
+
+
+def default_name(fingerprint: str, meta: dict) -> str:
+    """A short display name made from the fingerprint (random init) or the architecture."""
+    if fingerprint.startswith("random:"):
+        return "random-" + fingerprint.split(":", 1)[1].replace(":", "-")
+    return f"procmem-{meta.get('arch', 'encoder')}-{fingerprint[:8]}"
 
 
 def _as_list(images) -> Sequence:

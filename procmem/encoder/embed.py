@@ -1,4 +1,4 @@
-"""`procmem embed`: an ImageFolder -> features.npz with an exported (or random) encoder.
+"""`procmem embed`: an ImageFolder -> features.npz with any encoder spec (procmem.encoder.spec).
 
 The npz holds `features` float32 [N, D] (unit rows), `labels` int64 [N], `paths` and
 `label_names` (unicode arrays, so `np.load(allow_pickle=False)` reads them) and the
@@ -13,19 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from procmem.core.atomic import atomic_write_bytes
-from procmem.pretrain.encoder import Encoder
-from procmem.pretrain.imagefolder import list_image_folder, read_rgb
+from procmem.encoder.imagefolder import list_image_folder, read_rgb
+from procmem.encoder.spec import make_encoder
 
 
 def embed_folder(model: str, folder: str | Path, out: str | Path, batch_size: int = 64,
                  device: str = "auto") -> tuple[int, int]:
     """Embed every image of `folder`; returns (count, dimension)."""
-    from tqdm import tqdm
+    from procmem.core.progress import progress
 
     paths, labels, names = list_image_folder(folder)
-    enc = Encoder.from_spec(model, device=device, batch_size=batch_size)
+    enc = make_encoder(model, device=device, batch_size=batch_size)
     feats = np.zeros((len(paths), enc.dim), np.float32)
-    for i in tqdm(range(0, len(paths), batch_size), desc="embed", unit="batch"):
+    for i in progress(range(0, len(paths), batch_size), desc="embed", unit="batch"):
         chunk = [read_rgb(p) for p in paths[i:i + batch_size]]
         feats[i:i + len(chunk)] = enc.embed(chunk)
     buf = io.BytesIO()

@@ -142,8 +142,8 @@ def cmd_build(args) -> int:
     import hashlib
 
     import numpy as np
-    from tqdm import tqdm
 
+    from procmem.core.progress import progress
     from procmem.memory.errors import MemoryStoreError
     from procmem.memory.store import SQLITE_NAME, VisualMemory
 
@@ -168,8 +168,8 @@ def cmd_build(args) -> int:
         mem = VisualMemory.create(args.memory, emb.features.shape[1], fp, index=args.index, **opts)
     n, chunk = len(emb.labels), 50_000
     with mem:
-        for start in tqdm(range(len(mem), n, chunk), desc="build", unit="chunk",
-                          total=-(-(n - len(mem)) // chunk)):
+        for start in progress(range(len(mem), n, chunk), desc="build", unit="chunk",
+                              total=-(-(n - len(mem)) // chunk)):
             stop = min(start + chunk, n)
             mem.add(emb.features[start:stop], emb.labels[start:stop],
                     ids=np.arange(start, stop), note={"build": digest},
@@ -284,7 +284,6 @@ def _neighbour_grid(queries, cells, path: str) -> None:
 
 
 def cmd_classify(args) -> int:
-    import numpy as np
 
     from procmem.memory import decisions
     from procmem.memory.embeddings import to_memory_labels

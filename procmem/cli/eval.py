@@ -12,9 +12,10 @@ import argparse
 
 ENCODER_HELP = ("encoder to evaluate (repeatable): procmem:<export> (a `procmem pretrain export`), "
                 "random:<export>[:seed] (that export's architecture untrained: the floor a "
-                "learned encoder must clear) or random:<arch>:<img_size>:<seed>, timm:<arch>:<weights.safetensors>[:size] (any "
-                "timm model from a local file; nothing is downloaded) or pixels[:size[:patch]] "
-                "(raw pixels, default 32: the baseline). Default: pixels")
+                "learned encoder must clear) or random:<arch>:<img_size>:<seed>, "
+                "timm:<arch>:<weights.safetensors>[:size] (any timm model from a local file; "
+                "nothing is downloaded) or pixels[:size[:patch]] (raw pixels, default 32: the "
+                "baseline). Default: pixels")
 DATASET_HELP = ("classification set: cifar10, imagenette or pneumoniamnist (from the shared "
                 "data folder), or a path to an ImageFolder tree or a MedMNIST-style .npz")
 
@@ -140,7 +141,7 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_compartment)
 
-    from procmem.eval import orderings  # standard library only at import
+    from procmem.pipeline import orderings  # standard library only at import
 
     p = es.add_parser("orderings", help="the papers' orderings: every process x seed vs "
                       "random init and pixels, with confidence intervals",
@@ -156,7 +157,7 @@ def register(sub) -> None:
 
 
 def _encoders(args):
-    from procmem.eval.encoders import make_encoder
+    from procmem.encoder.spec import make_encoder
 
     return [make_encoder(s) for s in (args.encoders or ["pixels"])]
 
@@ -260,8 +261,8 @@ def _add_classes(args):
 
 
 def _compartment(args):
-    from procmem.eval.experiments import run_compartment
     from procmem.core.errors import ProcmemError
+    from procmem.eval.experiments import run_compartment
 
     if not args.export and not args.shards:
         raise ProcmemError("give an encoder export (<name>.json) or --shards DIR to audit")
@@ -272,7 +273,7 @@ def _compartment(args):
 
 
 def _orderings(args):
-    from procmem.eval.orderings import run_from_args
+    from procmem.pipeline.orderings import run_from_args
 
     return run_from_args(args)
 

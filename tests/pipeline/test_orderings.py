@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from procmem.eval import orderings as od
 from procmem.cli import main
+from procmem.pipeline import orderings as od
 
 TINY = [  # the tiny-cpu preset shrunk to seconds: 32 px, one block, 2 steps
     "model.timm_kwargs={patch_size: 8, img_size: 32, depth: 1}", "model.out_dim=64",
@@ -76,6 +76,7 @@ def data_root(tmp_path, nights_like, camvid_like):
     CIFAR-10 (an ImageFolder), two as PneumoniaMNIST (a MedMNIST .npz); Imagenette is
     absent on purpose. Few classes keep the per-model confusion pictures cheap."""
     from PIL import Image
+
     from procmem.eval.datasets import sklearn_digits
     from tests.eval.conftest import write_npz
 
