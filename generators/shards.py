@@ -174,7 +174,42 @@ def read_manifest(directory: str | os.PathLike) -> dict | None:
         raise ShardError(f"{path} is not valid JSON ({e}); remove it and rerun to rebuild it")
     if m.get("format") != FORMAT:
         raise ShardError(f"{path} is not a procmem shard manifest (format {m.get('format')!r})")
+    shards = m.get("shards")
+    if not isinstance(shards, list) or not isinstance(m.get("config"), dict):
+        raise ShardError(f"{path} lacks its 'config' object or 'shards' list; remove it and rerun "
+                         "the generate command to rebuild it")
+    for i, entry in enumerate(shards):
+        _check_entry(path, i, entry)
     return m
+
+
+ENTRY_FIELDS = {"name": str, "index": int, "count": int, "sha256": str}
+
+
+def _check_entry(path: Path, i: int, entry) -> None:
+    """A manifest entry names a plain file inside the set (contract 4), with its count and hash.
+
+    Checked before anything is opened: a name such as `pipe:CMD` (a WebDataset URL that runs a
+    command), `/abs`, `../x` or `a/b` is refused, so data never becomes a command or a path
+    outside its folder.
+    """
+    if not isinstance(entry, dict):
+        raise ShardError(f"{path}: shard entry {i} is not an object; remove the manifest and rerun")
+    for key, kind in ENTRY_FIELDS.items():
+        if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
+            raise ShardError(f"{path}: shard entry {i} has no valid {key!r} ({kind.__name__}); "
+                             "remove the manifest and rerun the generate command to rebuild it")
+    name = entry["name"]
+    if not is_plain_name(name):
+        raise ShardError(f"{path}: shard name {name!r} is not a plain file name inside the "
+                         "shard set (no scheme such as pipe:, no path separator, no '..'); "
+                         "refusing the whole manifest")
+
+
+def is_plain_name(name: str) -> bool:
+    """A bare file name: no directory part, no scheme (`pipe:`, `http:`), not `.`/`..`/hidden."""
+    return (bool(name) and name == os.path.basename(name) and "\\" not in name
+            and ":" not in name and "\0" not in name and not name.startswith("."))
 
 
 def _check_config(directory: Path, manifest: dict, config: dict) -> None:

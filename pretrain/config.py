@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "workers": 10,
         "shuffle_buffer": 1000,
         "prefetch_factor": 2,
+        "max_bad_samples": 1000,        # unreadable samples in a row that stop the run; 0: never
         # --data stream:<process> only: render at this size (both papers render 256 px),
         # a frame pool of this many frames per draw (KML textures come from the pool)
         "stream_res": 256,

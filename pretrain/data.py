@@ -3,7 +3,8 @@
 `--data DIR` reads the tars of a shard set (contract 4) with WebDataset, resampled (an
 infinite stream; an epoch is a configured number of steps), split by node then worker,
 shuffled in a buffer, decoded to uint8, multi-cropped and batched inside the workers.
-A corrupt shard or sample is reported as a warning and skipped, never a crash.
+A corrupt shard or sample is reported as a warning and skipped; `data.max_bad_samples` of
+them in a row (every sample bad, say) stop the run with an error naming the shard set.
 `--data stream:<process>` renders the same processes on the fly (generators.stream).
 """
 
@@ -29,10 +30,39 @@ class CorruptDataWarning(UserWarning):
     """A shard or sample that could not be read and was skipped."""
 
 
-def warn_and_skip(exn: Exception) -> bool:
-    """WebDataset handler: warn (naming the shard when known) and go on with the next sample."""
-    warnings.warn(f"skipping unreadable procedural data: {exn!r}", CorruptDataWarning, stacklevel=2)
-    return True
+class BadDataGuard:
+    """WebDataset handler that warns and skips a bad sample, and stops after too many in a row.
+
+    Each loader worker holds its own copy: `skip` counts consecutive failures, `ok` (called on
+    every good sample) resets the count. Without a bound, a shard set whose every sample is
+    corrupt spins a resampled stream forever with no step and no error.
+    """
+
+    def __init__(self, where: str, limit: int):
+        self.where, self.limit, self.bad = where, limit, 0
+
+    def skip(self, exn: Exception) -> bool:
+        self.bad += 1
+        if self.limit > 0 and self.bad >= self.limit:
+            raise DataError(f"--data {self.where}: {self.bad} samples in a row could not be read "
+                            f"(last: {exn!r}); check the set with `procmem shards verify "
+                            f"{self.where}` and remake it (or raise data.max_bad_samples)")
+        warnings.warn(f"skipping unreadable procedural data: {exn!r}", CorruptDataWarning,
+                      stacklevel=2)
+        return True
+
+    def ok(self) -> None:
+        self.bad = 0
+
+
+def worker_message(exc: Exception) -> str:
+    """The message of an error raised in a DataLoader worker, without the traceback text
+    torch wraps it in ("Caught DataError in DataLoader worker process 0. Original ...")."""
+    text = str(exc).strip()
+    if not text.startswith("Caught "):
+        return text
+    last = text.splitlines()[-1]
+    return last.split(": ", 1)[1] if ": " in last else last
 
 
 def shard_urls(directory: str | Path) -> list[str]:
@@ -47,8 +77,10 @@ def shard_urls(directory: str | Path) -> list[str]:
     from procmem.generators.shards import read_manifest
 
     # Only the shards the manifest lists: a stray or half-made tar in the folder is not data.
+    # Names are plain file names (read_manifest refuses anything else); WebDataset gets
+    # absolute local paths only, never a URL it could interpret (pipe:, http:).
     names = [e["name"] for e in read_manifest(d)["shards"]]
-    urls = sorted(str(d / n) for n in names if (d / n).is_file())
+    urls = sorted(str((d / n).resolve()) for n in names if (d / n).is_file())
     if not urls:
         raise DataError(f"--data {directory}: its manifest.json lists no finished .tar shards; "
                         "finish generating the shard set first (`procmem generate` resumes)")
@@ -71,13 +103,17 @@ def data_provenance(spec: str, cfg: dict) -> dict:
 class _Augment:
     """Picklable image -> crops transform; a shard sample (dict) gives its png/jpg/jpeg image."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, guard: BadDataGuard | None = None):
         self.multicrop = MultiCrop(cfg)
+        self.guard = guard
 
     def __call__(self, item) -> list[torch.Tensor]:
         if isinstance(item, dict):
             item = _sample_image(item)
-        return self.multicrop(item)
+        crops = self.multicrop(item)
+        if self.guard is not None:
+            self.guard.ok()
+        return crops
 
 
 def _sample_image(sample: dict):
@@ -93,13 +129,14 @@ def shard_dataset(directory: str | Path, cfg: dict, batch_per_rank: int):
     import webdataset as wds
 
     urls = shard_urls(directory)
+    guard = BadDataGuard(str(directory), cfg["data"]["max_bad_samples"])
     return (
         wds.WebDataset(urls, resampled=True, shardshuffle=False, nodesplitter=wds.split_by_node,
-                       empty_check=False, handler=warn_and_skip)
+                       empty_check=False, handler=guard.skip)
         .shuffle(cfg["data"]["shuffle_buffer"])
         .decode("pil" if cfg["augment"]["backend"] == "pil" else "torchrgb8",
-                handler=warn_and_skip)
-        .map(_Augment(cfg), handler=warn_and_skip)
+                handler=guard.skip)
+        .map(_Augment(cfg, guard), handler=guard.skip)
         .batched(batch_per_rank, collation_fn=collate_crops, partial=False)
     )
 

@@ -36,7 +36,7 @@ from procmem.pretrain.checkpoint import (
     set_rng_state,
 )
 from procmem.pretrain.curves import plot_curves
-from procmem.pretrain.data import data_provenance, make_loader
+from procmem.pretrain.data import DataError, data_provenance, make_loader, worker_message
 from procmem.pretrain.loss import DINOLoss, KoLeoLoss
 from procmem.pretrain.metrics import MetricsLog
 from procmem.pretrain.model import build_student_teacher
@@ -315,7 +315,10 @@ class Trainer:
             t_prev = time.perf_counter()
             while self.step < self.total:
                 t0 = time.perf_counter()
-                crops = next(batches)
+                try:
+                    crops = next(batches)
+                except DataError as e:  # from a loader worker: keep the message, not its traceback
+                    raise DataError(worker_message(e)) from None
                 wait = time.perf_counter() - t0
                 loss_value, vals = self.train_step(crops)
                 now = time.perf_counter()
