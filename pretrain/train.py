@@ -23,7 +23,7 @@ import torch
 import yaml
 
 import procmem
-from procmem.core.atomic import atomic_write_json, atomic_write_text
+from procmem.core.atomic import atomic_write_json, atomic_write_text, sweep_temporaries
 from procmem.core.errors import ProcmemError
 from procmem.encoder.encoder import Encoder
 from procmem.encoder.preprocess import normalize
@@ -155,6 +155,8 @@ class Trainer:
         self.dist = setup_distributed(cfg["run"]["device"])
         if cfg["run"]["threads"] > 0:
             torch.set_num_threads(cfg["run"]["threads"])
+        if self.dist.is_main and self.out.is_dir():
+            sweep_temporaries(self.out)  # half-written checkpoints of a killed run (128 MB each)
         state = load_checkpoint(self.ckpt_path) if self.ckpt_path.exists() else None
         if state is not None:
             changed = recipe_changes(state["config"], cfg)

@@ -39,6 +39,30 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]
         raise
 
 
+def temporaries(path: str | os.PathLike) -> list[Path]:
+    """The temporaries `atomic_open(path)` leaves behind when killed (`.<name>.*.tmp`);
+    for a directory, those of every file in it."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.glob(".*.*.tmp") if p.is_file())
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+def sweep_temporaries(path: str | os.PathLike) -> int:
+    """Remove the temporaries killed writers of `path` (a file, or every file of a directory)
+    left; returns how many went.
+
+    Call it only where no other live process can be writing there (a run's rank 0 on
+    resume, a memory's single writer on open, a shard job for the shards it will make).
+    """
+    n = 0
+    for tmp in temporaries(path):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            n += 1
+    return n
+
+
 def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
