@@ -45,6 +45,8 @@ __all__ = ["VisualMemory", "Info", "normalise", "vector_sha256", "FORMAT", "SCHE
 
 @dataclass(frozen=True)
 class Info:
+    """A memory's settings and counts (what `procmem memory info` prints first)."""
+
     path: str
     dim: int
     metric: str
@@ -57,7 +59,8 @@ class Info:
 
 
 class VisualMemory(Edits, DerivedTables, IndexCache):
-    """A memory directory: create, open, add, remove, search, classify (contract 6)."""
+    """A memory directory: create, open, add, remove, search, classify (contract 6). The
+    edits, the derived tables and the index cache are its parts in their own modules."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = Path(path)
