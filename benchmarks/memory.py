@@ -189,7 +189,7 @@ def main() -> int:
     t0 = time.perf_counter()
     ivf.add(kept, xb[kept])
     t_add = time.perf_counter() - t0
-    from procmem.memory.index import rerank
+    from procmem.memory.rerank import rerank
 
     rows = []
     for nprobe, refine in ((1, 0), (4, 0), (16, 0), (4, 4), (16, 4)):

@@ -1,4 +1,5 @@
-"""The evaluation's pictures (PNG, matplotlib Agg): neighbour grids, PCA maps, curves, confusion.
+"""procmem's pictures (PNG, matplotlib Agg): neighbour grids, PCA maps, curves, confusion,
+bar panels, accuracy against k. The evaluation, the demo and `procmem memory` draw with these.
 
 Each function writes one file atomically and returns its path; nothing here computes results.
 """
@@ -36,34 +37,68 @@ def _rgb(im: np.ndarray) -> np.ndarray:
     return np.repeat(im[..., None], 3, axis=-1) if im.ndim == 2 else im
 
 
+def _picture(image, cell: int):
+    """An image as given (array or PIL), or read from a file path; a blank cell when there is
+    none or the file is not a readable image (a memory's sources may have moved)."""
+    if image is None:
+        return np.zeros((cell, cell, 3), np.uint8)
+    if isinstance(image, (str, Path)):
+        from PIL import Image
+
+        try:
+            with Image.open(image) as im:
+                return im.convert("RGB")
+        except (OSError, ValueError):
+            return np.zeros((cell, cell, 3), np.uint8)
+    return image
+
+
+def _name(class_names, label: int) -> str:
+    """A label's class name from a list or a {label: name} map; '-' for -1 (no neighbour)."""
+    if label < 0:
+        return "-"
+    try:
+        return str(class_names[label])
+    except (KeyError, IndexError):
+        return str(label)
+
+
 def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, class_names,
-                   predictions=None, cell: int = 96) -> Path:
+                   predictions=None, cell: int = 96, sims=None) -> Path:
     """Each row: a query, then its nearest memory images, nearest first (Geirhos et al. Fig. 1).
 
-    Neighbour borders: green = its label is the query's, red = not. The query's caption gives
-    its label and the memory's prediction; its border is green/red for right/wrong.
-    A generators.sheet contact sheet, so all of procmem's image grids look alike.
+    Images are arrays, PIL images or file paths (unreadable ones are left blank);
+    `class_names` a list or a {label: name} map. With `query_labels`, neighbour borders are
+    green when a neighbour's label is the query's and red when not, and the query's caption
+    gives its class and the memory's prediction (border green/red for right/wrong); without,
+    there are no borders. `sims` adds each neighbour's similarity to its caption. A
+    generators.sheet contact sheet, so all of procmem's image grids look alike.
     """
     from procmem.generators.sheet import save_sheet
 
+    cols = 1 + max((len(row) for row in neighbours), default=0)
     pics, caps, borders = [], [], []
     for r, q in enumerate(queries):
-        truth = int(query_labels[r])
-        pics.append(q)
-        cap = f"query: {class_names[truth]}"
+        truth = None if query_labels is None else int(query_labels[r])
+        pics.append(_picture(q, cell))
+        cap = "query" if truth is None else f"query: {_name(class_names, truth)}"
+        border = None
         if predictions is not None:
             p = int(predictions[r])
-            cap += f"\npred: {class_names[p] if p >= 0 else '-'}"
-            borders.append("green" if p == truth else "red")
-        else:
-            borders.append(None)
+            cap += f"\npred: {_name(class_names, p)}"
+            border = None if truth is None else "green" if p == truth else "red"
         caps.append(cap)
+        borders.append(border)
         for c, im in enumerate(neighbours[r]):
             lab = int(neighbour_labels[r][c])
-            pics.append(im)
-            caps.append(f"{c + 1}: {class_names[lab] if lab >= 0 else '-'}")
-            borders.append("green" if lab == truth else "red")
-    cols = 1 + (len(neighbours[0]) if len(neighbours) else 0)
+            pics.append(_picture(im, cell))
+            sim = "" if sims is None else f" {float(sims[r][c]):+.3f}"
+            caps.append(f"{c + 1}: {_name(class_names, lab)}{sim}")
+            borders.append(None if truth is None else "green" if lab == truth else "red")
+        for _ in range(cols - 1 - len(neighbours[r])):  # a short row is padded, not wrapped
+            pics.append(np.zeros((cell, cell, 3), np.uint8))
+            caps.append("")
+            borders.append(None)
     return save_sheet(path, pics, captions=caps, cols=cols, cell=cell, borders=borders)
 
 
@@ -157,3 +192,10 @@ def bar_panels(path, panels: dict[str, list[tuple[str, float, float]]], title: s
         ax.axis("off")
     fig.suptitle(title, fontsize=10, y=1.02)
     return _save(fig, path)
+
+
+def accuracy_vs_k(path, sweep: dict, title: str = "") -> Path:
+    """Top-1 accuracy against k for each voting rule (Geirhos et al. 2024, Fig. 2), from
+    `{rule: memory.decisions.k_sweep(...)}` = {rule: {k: {1: top-1, ...}}}."""
+    series = {rule: (sorted(c), [c[k][1] for k in sorted(c)]) for rule, c in sweep.items()}
+    return curves(path, series, "k (neighbours)", "top-1 accuracy", title, logx=True)

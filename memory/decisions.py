@@ -57,7 +57,7 @@ def decide(memory, sims, ids, rule: str = "rank", *, tau: float = 0.07, alpha: f
 
         if memory.prune_stats() is None:
             raise MemoryStoreError(f"soft pruning needs pruning counts: run `procmem memory "
-                                   f"prune --compute {memory.path}` first")
+                                   f"prune {memory.path}` (or memory.pruning.compute) first")
         mult = gamma(memory.wrong_counts(ids))
     elif pruning != "none":
         raise MemoryStoreError(f"unknown pruning mode {pruning!r}; choose none or soft")

@@ -12,8 +12,9 @@ One interface, four backends, so the store and the benchmarks can swap them:
 - ``numpy``: exact, a matrix product and ``argpartition``; no FAISS needed.
 - ``torch``: exact, ``torch.topk`` on CUDA when available (torch imported lazily).
 
-Every index serialises to bytes (``to_bytes``/``from_bytes``) so the store can write it with
-``procmem.atomic``; nothing here touches the disk.
+Each backend is an `Index` subclass registered in INDEX_TABLE under its kind (as timm's models
+own their arguments): it owns its options, their checks, its cache file's name and its
+serialisation, so the store asks the entry and never switches on a kind's name. No disk I/O.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import numpy as np
 
 from procmem.memory.errors import MemoryStoreError
 from procmem.memory.topk import topk
-
-KINDS = ("flat", "ivfpq", "numpy", "torch")
 
 
 class IndexConfigError(MemoryStoreError):
@@ -62,9 +61,30 @@ class Index:
     padded with -inf / -1 where the index holds fewer than k vectors."""
 
     kind = "?"
+    file = "index.faiss"  # the cache file's name in a memory directory
+    OPTIONS: dict[str, object] = {}  # option -> default, as VisualMemory.create takes them
+    refine = 0  # > 0: the store re-ranks refine*k candidates with exact vectors
 
     def __init__(self, dim: int):
         self.dim = int(dim)
+
+    @classmethod
+    def check_options(cls, options: dict) -> None:
+        """Raise IndexConfigError for an option this kind does not take or a bad value."""
+        unknown = sorted(set(options) - set(cls.OPTIONS))
+        if unknown:
+            raise IndexConfigError(f"index type {cls.kind} takes no option {', '.join(unknown)} "
+                                   f"(its options: {', '.join(cls.OPTIONS) or 'none'})")
+
+    @classmethod
+    def empty(cls, dim: int, **options) -> "Index":
+        """A new empty index; `options` as stored with the memory."""
+        return cls(dim)
+
+    @classmethod
+    def from_bytes(cls, dim: int, data: bytes, **options) -> "Index":
+        """Rebuild an index serialised by `to_bytes` (raises on corrupt bytes)."""
+        raise NotImplementedError
 
     @property
     def ntotal(self) -> int:
@@ -90,14 +110,41 @@ class Index:
         raise NotImplementedError
 
     @property
+    def cacheable(self) -> bool:
+        """Whether the store writes this index to its cache file (else it rebuilds on open)."""
+        return True
+
+    @property
     def exact(self) -> bool:
         return True
 
 
+INDEX_TABLE: dict[str, type[Index]] = {}
+
+
+def register_index(cls: type[Index]) -> type[Index]:
+    INDEX_TABLE[cls.kind] = cls
+    return cls
+
+
+def _faiss_from_bytes(dim: int, data: bytes):
+    index = _faiss().deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    if index.d != dim:
+        raise IndexConfigError(f"index file holds {index.d}-d vectors, memory.json says {dim}")
+    return index
+
+
+@register_index
 class FlatIndex(Index):
     """FAISS IndexIDMap2 over IndexFlatIP: exact inner-product search, removable ids."""
 
     kind = "flat"
+
+    @classmethod
+    def from_bytes(cls, dim, data, **options):
+        # deserialize_index already returns the concrete class; wrapping it again would
+        # give two Python owners of one C++ object.
+        return cls(dim, _faiss_from_bytes(dim, data))
 
     def __init__(self, dim: int, index=None):
         super().__init__(dim)
@@ -135,11 +182,14 @@ class FlatIndex(Index):
         return _faiss().serialize_index(self.index).tobytes()
 
 
+@register_index
 class IVFPQIndex(Index):
     """FAISS IndexIVFPQ with inner product (approximate); trained once on the vectors given to
     `train`; ids stored natively by the inverted lists, so removal needs no IDMap."""
 
     kind = "ivfpq"
+    OPTIONS = {"nlist": None, "m": None, "nbits": 8, "nprobe": 16, "refine": 0}
+    _LEAST = {"nlist": 1, "m": 1, "nbits": 1, "nprobe": 1, "refine": 0}
 
     def __init__(self, dim: int, index=None, *, nlist: int | None = None, m: int | None = None,
                  nbits: int = 8, nprobe: int = 16, refine: int = 0):
@@ -152,13 +202,32 @@ class IVFPQIndex(Index):
             raise IndexConfigError(f"IVF-PQ needs m (sub-quantizers) dividing the dimension {dim}; "
                               f"got m={self.m}: pick a divisor such as {max(1, dim // 8)}")
 
+    @classmethod
+    def check_options(cls, options):
+        super().check_options(options)
+        for name, value in options.items():
+            if value is None and cls.OPTIONS[name] is None:  # nlist, m: chosen from the data
+                continue
+            whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            if not whole or value < cls._LEAST[name]:
+                raise IndexConfigError(f"IVF-PQ option {name} must be an integer >= "
+                                       f"{cls._LEAST[name]}, got {value!r}")
+
+    @classmethod
+    def empty(cls, dim, **options):
+        return cls(dim, **options)
+
+    @classmethod
+    def from_bytes(cls, dim, data, **options):
+        return cls(dim, _faiss_from_bytes(dim, data), **options)
+
     @property
     def exact(self):
         return False
 
     @property
-    def trained(self) -> bool:
-        return self.index is not None
+    def cacheable(self):
+        return self.ntotal > 0  # an empty IVF-PQ index is left untrained until the next add
 
     def train(self, vectors: np.ndarray) -> None:
         faiss = _faiss()
@@ -224,10 +293,20 @@ class IVFPQIndex(Index):
         return _faiss().serialize_index(self.index).tobytes()
 
 
+@register_index
 class NumpyIndex(Index):
     """Exact search with a matrix product; vectors and ids kept as arrays (removal compacts)."""
 
     kind = "numpy"
+    file = "index.npz"
+
+    @classmethod
+    def from_bytes(cls, dim, data, **options):
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            ids, vecs = z["ids"], z["vectors"]
+        if vecs.ndim != 2 or vecs.shape[1] != dim or len(ids) != len(vecs):
+            raise IndexConfigError(f"numpy index holds vectors of shape {vecs.shape}, expected [N, {dim}]")
+        return cls(dim, ids, vecs)
 
     def __init__(self, dim: int, ids=None, vectors=None):
         super().__init__(dim)
@@ -252,21 +331,22 @@ class NumpyIndex(Index):
             self._pos = None
         return removed
 
-    def _scores(self, queries):
-        return np.asarray(queries, np.float32) @ self._vecs.T
-
     def search(self, queries, k):
         q = len(queries)
         sims_out = np.full((q, k), -np.inf, np.float32)
         ids_out = np.full((q, k), -1, np.int64)
-        n = self.ntotal
-        if n == 0 or q == 0:
+        if self.ntotal == 0 or q == 0:
             return sims_out, ids_out
         for start in range(0, q, 1024):  # bound the [q, N] score matrix
-            s, cols = topk(self._scores(queries[start:start + 1024]), k, keys=self._ids)
-            sims_out[start:start + len(s)] = s
-            ids_out[start:start + len(s)] = np.where(cols >= 0, self._ids[np.clip(cols, 0, None)], -1)
+            s, i = self._top(queries[start:start + 1024], k)
+            sims_out[start:start + len(s), :s.shape[1]] = s
+            ids_out[start:start + len(s), :s.shape[1]] = i
         return sims_out, ids_out
+
+    def _top(self, queries, k):
+        """(sims, ids) of one batch's nearest (ties to the smaller id, padded to k)."""
+        s, cols = topk(np.asarray(queries, np.float32) @ self._vecs.T, k, keys=self._ids)
+        return s, np.where(cols >= 0, self._ids[np.clip(cols, 0, None)], -1)
 
     def ids(self):
         return self._ids.copy()
@@ -282,56 +362,22 @@ class NumpyIndex(Index):
         return buf.getvalue()
 
 
+@register_index
 class TorchIndex(NumpyIndex):
     """Exact search with torch (CUDA when available); same storage as NumpyIndex."""
 
     kind = "torch"
 
-    def search(self, queries, k):
+    def _top(self, queries, k):
         import torch
 
-        q = len(queries)
-        n = self.ntotal
-        if n == 0 or q == 0:
-            return np.full((q, k), -np.inf, np.float32), np.full((q, k), -1, np.int64)
         dev = "cuda" if torch.cuda.is_available() else "cpu"
         if getattr(self, "_dev_cache", None) is None or self._dev_cache[0] is not self._vecs:
             self._dev_cache = (self._vecs, torch.from_numpy(self._vecs).to(dev))
         x = self._dev_cache[1]
-        kk = min(k, n)
-        sims_out = np.full((q, k), -np.inf, np.float32)
-        ids_out = np.full((q, k), -1, np.int64)
-        for start in range(0, q, 1024):
-            qq = torch.from_numpy(np.ascontiguousarray(queries[start:start + 1024], np.float32)).to(dev)
-            vals, idx = torch.topk(qq @ x.T, kk, dim=1)
-            sims_out[start:start + len(qq), :kk] = vals.cpu().numpy()
-            ids_out[start:start + len(qq), :kk] = self._ids[idx.cpu().numpy()]
-        return sims_out, ids_out
-
-
-def _order(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row-wise order of [Q, k] candidates: similarity descending, ties to the smaller id."""
-    by_id = np.argsort(ids, axis=1, kind="stable")
-    by_sim = np.argsort(-np.take_along_axis(sims, by_id, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(by_id, by_sim, axis=1)
-
-
-def rerank(queries: np.ndarray, ids: np.ndarray, k: int, fetch) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k among candidate `ids` [Q, K] (-1 = none): `fetch(sorted unique ids)` returns
-    their float32 vectors in that order (Jegou et al. 2011's re-ranking with exact vectors)."""
-    q = np.asarray(queries, np.float32)
-    uniq = np.unique(ids[ids >= 0])
-    vecs = fetch(uniq) if len(uniq) else np.zeros((1, q.shape[1]), np.float32)
-    pos = np.clip(np.searchsorted(uniq, ids), 0, max(len(uniq) - 1, 0))
-    sims = np.einsum("qd,qkd->qk", q, vecs[pos]).astype(np.float32)
-    sims[ids < 0] = -np.inf
-    order = _order(sims, np.where(ids < 0, np.iinfo(np.int64).max, ids))[:, :k]
-    out_s, out_i = np.take_along_axis(sims, order, 1), np.take_along_axis(ids, order, 1)
-    if out_s.shape[1] < k:
-        pad = k - out_s.shape[1]
-        out_s = np.pad(out_s, ((0, 0), (0, pad)), constant_values=-np.inf)
-        out_i = np.pad(out_i, ((0, 0), (0, pad)), constant_values=-1)
-    return out_s, out_i
+        qq = torch.from_numpy(np.ascontiguousarray(queries, np.float32)).to(dev)
+        vals, idx = torch.topk(qq @ x.T, min(k, self.ntotal), dim=1)
+        return vals.cpu().numpy(), self._ids[idx.cpu().numpy()]
 
 
 def _faiss_search(index, queries, k):
@@ -342,34 +388,13 @@ def _faiss_search(index, queries, k):
     return sims, ids.astype(np.int64)
 
 
-def create(kind: str, dim: int, **options) -> Index:
-    """A new empty index of `kind` (one of KINDS)."""
-    if kind == "flat":
-        return FlatIndex(dim)
-    if kind == "ivfpq":
-        return IVFPQIndex(dim, **options)
-    if kind == "numpy":
-        return NumpyIndex(dim)
-    if kind == "torch":
-        return TorchIndex(dim)
-    raise IndexConfigError(f"unknown index type {kind!r}; choose one of {', '.join(KINDS)}")
+KINDS = tuple(INDEX_TABLE)
 
 
-def from_bytes(kind: str, dim: int, data: bytes, **options) -> Index:
-    """Rebuild an index serialised by `Index.to_bytes` (raises on corrupt bytes)."""
-    if kind in ("flat", "ivfpq"):
-        faiss = _faiss()
-        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-        if index.d != dim:
-            raise IndexConfigError(f"index file holds {index.d}-d vectors, memory.json says {dim}")
-        # deserialize_index already returns the concrete class; wrapping it again would
-        # give two Python owners of one C++ object.
-        return FlatIndex(dim, index) if kind == "flat" else IVFPQIndex(dim, index, **options)
-    if kind in ("numpy", "torch"):
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            ids, vecs = z["ids"], z["vectors"]
-        if vecs.ndim != 2 or vecs.shape[1] != dim or len(ids) != len(vecs):
-            raise IndexConfigError(f"numpy index holds vectors of shape {vecs.shape}, expected [N, {dim}]")
-        cls = NumpyIndex if kind == "numpy" else TorchIndex
-        return cls(dim, ids, vecs)
-    raise IndexConfigError(f"unknown index type {kind!r}; choose one of {', '.join(KINDS)}")
+def kind(name: str) -> type[Index]:
+    """The registered index class of kind `name` (one of KINDS)."""
+    try:
+        return INDEX_TABLE[name]
+    except KeyError:
+        raise IndexConfigError(f"unknown index type {name!r}; choose one of {', '.join(KINDS)}"
+                               ) from None

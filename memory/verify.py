@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from procmem.core.hashing import sha256_file
+from procmem.memory import index as index_mod
 from procmem.memory.errors import MemoryStoreError
-from procmem.memory.store import INDEX_JSON, JSON_NAME, SQLITE_NAME, VisualMemory, vector_sha256
+from procmem.memory.schema import INDEX_JSON, JSON_NAME, SQLITE_NAME
+from procmem.memory.store import VisualMemory
+from procmem.memory.vectors import vector_sha256
 
 
 def verify(path) -> dict:
@@ -57,14 +60,14 @@ def verify(path) -> dict:
     if side.is_file():
         try:
             meta = json.loads(side.read_text())
-            data = path / ("index.npz" if meta["kind"] in ("numpy", "torch") else "index.faiss")
+            data = path / index_mod.kind(meta["kind"]).file
             if not data.is_file() or sha256_file(data) != meta["sha256"]:
                 problems.append(f"index cache {data.name} does not match {INDEX_JSON} (sha256): "
                                 f"it will be rebuilt from SQLite on open")
             elif meta["version"] != version:
                 notes.append(f"index cache reflects version {meta['version']}, store is at "
                              f"{version}: replayed on open")
-        except (ValueError, KeyError, OSError) as e:
+        except (ValueError, KeyError, OSError, MemoryStoreError) as e:
             problems.append(f"{INDEX_JSON} unreadable ({e})")
     else:
         notes.append("no index cache on disk (written on close/flush; rebuilt on open)")

@@ -14,6 +14,8 @@ pruning and eval's audits all call `vote`. Rules, for neighbour i of a query, ne
   (Geirhos et al.'s RankVoting; weights decay with rank, not with distance, so a growing k
   adds little and accuracy does not decay with k the way plurality's does).
 
+Each rule is a `Rule` entry in RULE_TABLE that owns its parameters and their checks (as timm's
+registered models own their arguments); `RULES` lists their names in registration order.
 Optional per-neighbour multipliers `weights` (e.g. soft-pruning gammas, Geirhos App. G)
 multiply w_i. Label -1 marks padding ("no neighbour"), contributing nothing.
 """
@@ -24,31 +26,106 @@ import numpy as np
 
 from procmem.core.errors import ProcmemError
 
-RULES = ("plurality", "distance", "softmax", "rank")
-
 
 class VotingError(ProcmemError):
     """Bad arguments to a voting rule."""
 
 
+class Rule:
+    """A voting rule: its name, its own parameters (with the papers' defaults), their
+    checks and the per-neighbour weight w_i; `@register_rule` enters it in RULE_TABLE."""
+
+    name = "?"
+    params: dict[str, float] = {}  # parameter -> default
+
+    def __init__(self, **params):
+        self.values = {**self.params, **params}
+        self.check()
+
+    def check(self) -> None:
+        """Raise VotingError for a parameter outside the rule's range."""
+
+    def weights(self, sims: np.ndarray) -> np.ndarray:
+        """w_i [Q, k] from cosine similarities sims float64 [Q, k], nearest first."""
+        raise NotImplementedError
+
+
+RULE_TABLE: dict[str, type[Rule]] = {}
+
+
+def register_rule(cls: type[Rule]) -> type[Rule]:
+    RULE_TABLE[cls.name] = cls
+    return cls
+
+
+@register_rule
+class Plurality(Rule):
+    """w_i = 1: the classic kNN majority vote."""
+
+    name = "plurality"
+
+    def weights(self, sims):
+        return np.ones_like(sims)
+
+
+@register_rule
+class Distance(Rule):
+    """w_i = exp(-||q - x_i||), the Euclidean distance between unit vectors."""
+
+    name = "distance"
+
+    def weights(self, sims):
+        return np.exp(-np.sqrt(np.clip(2.0 - 2.0 * sims, 0.0, None)))
+
+
+@register_rule
+class Softmax(Rule):
+    """w_i = exp(s_i / tau) (Wu et al. 2018; DINO's kNN evaluation)."""
+
+    name = "softmax"
+    params = {"tau": 0.07}
+
+    def check(self):
+        if self.values["tau"] <= 0:
+            raise VotingError(f"softmax voting needs tau > 0, got {self.values['tau']}; the "
+                              f"paper's default is 0.07")
+
+    def weights(self, sims):
+        return np.exp(sims / self.values["tau"])
+
+
+@register_rule
+class Rank(Rule):
+    """w_i = 1 / (alpha + rank_i), rank 1 the nearest (Geirhos et al.'s RankVoting)."""
+
+    name = "rank"
+    params = {"alpha": 2.0}
+
+    def check(self):
+        if self.values["alpha"] <= -1:
+            raise VotingError(f"rank voting needs alpha > -1, got {self.values['alpha']}; the "
+                              f"paper's default is 2")
+
+    def weights(self, sims):
+        rank = np.arange(1, sims.shape[-1] + 1, dtype=np.float64)
+        return np.broadcast_to(1.0 / (self.values["alpha"] + rank), sims.shape).copy()
+
+
+RULES = tuple(RULE_TABLE)
+
+
+def make_rule(rule: str, **params) -> Rule:
+    """The rule named `rule`, given the parameters it takes from `params` (others ignored)."""
+    if rule not in RULE_TABLE:
+        raise VotingError(f"unknown voting rule {rule!r}; choose one of {', '.join(RULES)}")
+    cls = RULE_TABLE[rule]
+    return cls(**{k: v for k, v in params.items() if k in cls.params})
+
+
 def neighbour_weights(sims: np.ndarray, rule: str, *, tau: float = 0.07,
                       alpha: float = 2.0) -> np.ndarray:
     """Per-neighbour vote weight w_i [Q, k] for `rule` (before any multipliers)."""
-    sims = np.asarray(sims, dtype=np.float64)
-    if rule == "plurality":
-        return np.ones_like(sims)
-    if rule == "distance":
-        return np.exp(-np.sqrt(np.clip(2.0 - 2.0 * sims, 0.0, None)))
-    if rule == "softmax":
-        if tau <= 0:
-            raise VotingError(f"softmax voting needs tau > 0, got {tau}; the paper's default is 0.07")
-        return np.exp(sims / tau)
-    if rule == "rank":
-        if alpha <= -1:
-            raise VotingError(f"rank voting needs alpha > -1, got {alpha}; the paper's default is 2")
-        rank = np.arange(1, sims.shape[-1] + 1, dtype=np.float64)
-        return np.broadcast_to(1.0 / (alpha + rank), sims.shape).copy()
-    raise VotingError(f"unknown voting rule {rule!r}; choose one of {', '.join(RULES)}")
+    return make_rule(rule, tau=tau, alpha=alpha).weights(np.asarray(sims, dtype=np.float64))
 
 
 def vote(labels, sims, rule: str, num_classes: int, *, tau: float = 0.07, alpha: float = 2.0,

@@ -249,38 +249,15 @@ def cmd_query(args) -> int:
             if i >= 0:
                 print(f"  {s:+.4f}  id {i}  label {lab} {names.get(int(lab), '')}  {src or ''}")
     if args.grid:
-        queries = [(emb.paths[qi] if emb.paths else None, "query") for qi in range(len(ids))]
-        cells = [[(src, f"{names.get(int(lab), lab)} {s:+.3f}") for s, lab, src
-                  in zip(sims[qi], labels[qi], sources[qi])] for qi in range(len(ids))]
-        _neighbour_grid(queries, cells, args.grid)
+        from procmem.eval.plots import neighbour_grid
+
+        rows, keep = range(len(ids)), ids >= 0  # -1: padding, the memory holds fewer than k
+        neighbour_grid(args.grid, [emb.paths[qi] if emb.paths else None for qi in rows], None,
+                       [[src for src, f in zip(sources[qi], keep[qi]) if f] for qi in rows],
+                       [labels[qi][keep[qi]] for qi in rows], names,
+                       sims=[sims[qi][keep[qi]] for qi in rows])
         print(f"wrote {args.grid}")
     return 0
-
-
-def _neighbour_grid(queries, cells, path: str) -> None:
-    """One row per query: its image, then its neighbours' images captioned (blank if a
-    source is not a readable image)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    rows, cols = len(queries), 1 + max((len(c) for c in cells), default=0)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
-    for r, (query, row) in enumerate(zip(queries, cells)):
-        for c, (src, caption) in enumerate([query, *row]):
-            ax = axes[r][c]
-            ax.axis("off")
-            ax.set_title(caption, fontsize=7)
-            try:
-                with Image.open(src) as im:
-                    ax.imshow(im.convert("RGB"))
-            except (OSError, TypeError, ValueError, AttributeError):
-                pass
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def cmd_classify(args) -> int:
@@ -341,29 +318,11 @@ def cmd_classify(args) -> int:
         atomic_write_json(args.out, json.loads(json.dumps(report, default=float)))
         print(f"wrote {args.out}")
     if args.plot:
-        _plot_sweep(report, ks, args.plot)
+        from procmem.eval.plots import accuracy_vs_k
+
+        accuracy_vs_k(args.plot, report["sweep"], f"{report['queries']} queries, memory v{report['version']}")
         print(f"wrote {args.plot}")
     return 0
-
-
-def _plot_sweep(report: dict, ks: list[int], path: str) -> None:
-    """Top-1 accuracy against k for every voting rule (Geirhos et al. 2024, Fig. 2 style)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for rule, curve in report["sweep"].items():
-        ax.plot(ks, [curve[k][1] for k in ks], marker="o", label=rule)
-    ax.set_xscale("log")
-    ax.set_xlabel("k (neighbours)")
-    ax.set_ylabel("top-1 accuracy")
-    ax.set_title(f"{report['queries']} queries, memory v{report['version']}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def cmd_prune(args) -> int:

@@ -15,6 +15,7 @@ from procmem.memory.errors import (
     IdError,
     MemoryStoreError,
 )
+from procmem.memory.index import KINDS, IndexConfigError, kind
 from procmem.memory.store import VisualMemory, vector_sha256
 from procmem.memory.verify import verify
 
@@ -171,3 +172,39 @@ def test_corrupt_files(tmp_path, blobs):
         VisualMemory.open(tmp_path / "nothing")
     with pytest.raises(MemoryStoreError, match="already holds"):
         VisualMemory.create(tmp_path / "m", 16, "e")
+
+
+def test_index_kinds_are_entries_that_own_options_and_files(tmp_path, blobs):
+    """The store asks the kind's entry (memory.index.INDEX_TABLE) for options and its file."""
+    x, y, _, _ = blobs
+    assert KINDS == ("flat", "ivfpq", "numpy", "torch")
+    assert {k: kind(k).file for k in KINDS} == {"flat": "index.faiss", "ivfpq": "index.faiss",
+                                                 "numpy": "index.npz", "torch": "index.npz"}
+    cases = [
+        ("index type flat takes no option nlist", dict(index="flat", nlist=4)),
+        ("unknown index type 'hnsw'; choose one of flat, ivfpq", dict(index="hnsw")),
+        ("nprobe must be an integer >= 1, got 0", dict(index="ivfpq", nprobe=0)),
+        ("refine must be an integer >= 0, got 1.5", dict(index="ivfpq", refine=1.5)),
+        ("m .sub-quantizers. dividing the dimension 16", dict(index="ivfpq", m=3)),
+    ]
+    for match, kwargs in cases:
+        with pytest.raises(IndexConfigError, match=match):
+            VisualMemory.create(tmp_path / "bad", 16, "e", **kwargs)
+        assert not (tmp_path / "bad").exists()  # refused before anything is written
+    m = VisualMemory.create(tmp_path / "np", 16, "e", index="numpy")
+    m.add(x, y)
+    m.close()
+    assert (tmp_path / "np" / "index.npz").is_file() and not (tmp_path / "np" / "index.faiss").exists()
+
+
+def test_an_emptied_ivfpq_memory_writes_no_index_and_retrains_on_the_next_add(tmp_path):
+    x = np.random.default_rng(2).normal(size=(64, 16)).astype(np.float32)
+    m = VisualMemory.create(tmp_path / "ivf", 16, "e", index="ivfpq", nlist=4, m=4, nbits=4)
+    m.add(x, np.zeros(64, int))
+    m.remove(label=0)
+    m.close()
+    assert not (tmp_path / "ivf" / "index.faiss").exists()  # an untrained index has no bytes
+    with VisualMemory.open(tmp_path / "ivf") as m:
+        ids = m.add(x, np.ones(64, int))
+        assert len(m.index.ids()) == 64 and set(m.search(x[:3], 5)[1].ravel()) <= set(ids.tolist())
+    assert verify(tmp_path / "ivf")["ok"]

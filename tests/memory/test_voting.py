@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from procmem.memory.voting import VotingError, predict, topk_classes, vote
+from procmem.memory.voting import RULE_TABLE, RULES, VotingError, make_rule, predict, topk_classes, vote
 
 LABELS = np.array([[2, 0, 2, -1]])
 SIMS = np.array([[0.9, 0.8, 0.5, 0.0]])
@@ -82,3 +82,15 @@ def test_rank_voting_stable_as_k_grows_where_plurality_decays():
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(VotingError, match=match):
         vote(**kwargs)
+
+
+def test_each_rule_is_an_entry_that_owns_its_parameters():
+    assert RULES == ("plurality", "distance", "softmax", "rank")
+    assert {name: RULE_TABLE[name].params for name in RULES} == {
+        "plurality": {}, "distance": {}, "softmax": {"tau": 0.07}, "rank": {"alpha": 2.0}}
+    assert make_rule("softmax").values == {"tau": 0.07}
+    assert make_rule("rank", tau=0.0, alpha=0.5).values == {"alpha": 0.5}  # tau is not rank's
+    with pytest.raises(VotingError, match="alpha > -1"):
+        make_rule("rank", alpha=-1.0)
+    with pytest.raises(VotingError, match="choose one of plurality, distance, softmax, rank"):
+        make_rule("vibes")
