@@ -144,8 +144,9 @@ class Shaders(Process):
         return ["frame"]
 
     def make(self, pool, count, rng, opts, timing):
+        (role,) = self.roles(opts)
         images = pool[:count].copy()
-        provs = [{"sources": [{"role": "frame", "pool": i}], "weights": [1.0], "mask": None}
+        provs = [{"sources": [{"role": role, "pool": i}], "weights": [1.0], "mask": None}
                  for i in range(count)]
         return images, provs
 
