@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from procmem.core.errors import ProcmemError
+from procmem.generators.render import random_params, random_times
 
 PROGRAM_SOURCES = ("library", "generated", "all")
-TIME_RANGE = 10.0
-"""iTime is drawn uniformly in [0, TIME_RANGE) seconds."""
 REDRAWS = 2
 """Rounds of redrawing rejected frames from the same program before giving up on them."""
 MAX_FAILED_PROGRAMS = 200
@@ -122,9 +121,8 @@ def draw_program(rng: np.random.Generator, programs: str):
 
 
 def _draw(rng: np.random.Generator, m: int):
-    times = rng.uniform(0.0, TIME_RANGE, m).astype(np.float32)
-    params = rng.random((m, 16), dtype=np.float32)
-    return times, params
+    """(times, params) of `m` frames: the frame draw of contract 1, times first."""
+    return random_times(rng, m), random_params(rng, m)
 
 
 def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs: str = "library",

@@ -1,12 +1,12 @@
 """The generation job: shards [A, B) of a shard set, by W worker processes, resumable.
 
-Shard i is a pure function of (config, i): its rng is `SeedSequence([seed, i])`, split into
-one stream for the frame pool and one for the process. A shard renders its frame pool once
-(one frame per image; generators.frames), makes its images (generators.processes), encodes
-them and writes the tar atomically (generators.shards). Complete shards (listed in the
-manifest, file present with the recorded size) are skipped on a rerun, so a killed job is
-resumed by running the same command again; disjoint ranges can run as separate processes
-(a Slurm array task or Ray task per shard) into the same directory.
+This module schedules shards; it makes none of their content. Shard i is a pure function of
+(config, i): its samples come from `generators.samples` with seed `SeedSequence([seed, i])`
+(the frame pool rendered once, then the process), and `generators.shards` encodes them and
+writes the tar atomically. Complete shards (listed in the manifest, file present with the
+recorded size) are skipped on a rerun, so a killed job is resumed by running the same
+command again; disjoint ranges can run as separate processes (a Slurm array task or Ray
+task per shard) into the same directory.
 
 Workers are spawned processes (never forked after EGL initialisation), each owning one
 renderer (a `SafeRenderer` with a deadline by default, so a hanging program is skipped).
@@ -16,7 +16,6 @@ child) while the current shard is processed, encoded and written.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass, field, fields
@@ -24,38 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from procmem import __version__
-from procmem.core.errors import ProcmemError
-from procmem.generators import frames as fr
 from procmem.generators import processes as pr
 from procmem.generators import shards as sh
-
-log = logging.getLogger("procmem.generators")
-
-
-class GenerateError(ProcmemError):
-    """A bad generation option or shard range."""
-
-
-@dataclass(frozen=True)
-class SampleConfig:
-    """What one sample is: process, resolution, where programs come from, process options."""
-
-    process: str = "kml-mixup"
-    res: int = 256
-    programs: str = field(default_factory=fr.default_programs)
-    frames_per_program: int = 8
-    options: pr.ProcessOptions = pr.ProcessOptions()
-
-    def check(self) -> "SampleConfig":
-        pr.check_options(self.process, self.options, self.res)
-        if not 16 <= self.res <= 4096:
-            raise GenerateError(f"--res {self.res}: must be between 16 and 4096 pixels")
-        if self.frames_per_program < 1:
-            raise GenerateError(f"--frames-per-program {self.frames_per_program}: must be >= 1 "
-                                "(8 amortises one ~150 ms compile over 8 frames)")
-        fr.check_programs(self.programs)
-        return self
+from procmem.generators.samples import (
+    GenerateError,
+    PoolDraw,
+    SampleConfig,
+    Timing,
+    draw_pool,
+    new_renderer,
+    samples_from_pool,
+)
 
 
 @dataclass(frozen=True)
@@ -114,87 +92,13 @@ def parse_shards(spec: str | None, num_shards: int) -> range:
     return r
 
 
-# --- making samples (shared with the streaming dataset) ---------------------------------------
-
-
-@dataclass
-class Timing:
-    """Seconds spent per stage, and what was skipped (summed over shards)."""
-
-    images: int = 0
-    render: float = 0.0
-    kmeans: float = 0.0
-    compose: float = 0.0
-    encode: float = 0.0
-    write: float = 0.0
-    pool: fr.PoolStats = field(default_factory=fr.PoolStats)
-
-    def add(self, other: "Timing") -> None:
-        for k in ("images", "render", "kmeans", "compose", "encode", "write"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-        self.pool.add(other.pool)
-
-
-@dataclass
-class PoolDraw:
-    """A rendered frame pool and the rng stream its process will use."""
-
-    pool: np.ndarray
-    specs: list
-    stats: fr.PoolStats
-    count: int
-    process_seed: np.random.SeedSequence
-
-
-def draw_pool(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int,
-              renderer) -> PoolDraw:
-    """Render the frame pool for `count` images (the first half of `make_samples`)."""
-    n = pr.get_process(cfg.process).pool_size(count, cfg.options)
-    pool_ss, proc_ss = seed_seq.spawn(2)
-    pool, specs, stats = fr.render_pool(renderer, n, cfg.res, np.random.default_rng(pool_ss),
-                                        cfg.programs, cfg.frames_per_program)
-    return PoolDraw(pool, specs, stats, count, proc_ss)
-
-
-def samples_from_pool(cfg: SampleConfig, draw: PoolDraw, timing: Timing | None = None):
-    """The process applied to a rendered pool (the second half of `make_samples`)."""
-    timing = timing if timing is not None else Timing()
-    split: dict = {}
-    images, provs = pr.make_images(cfg.process, draw.pool, draw.count,
-                                   np.random.default_rng(draw.process_seed), cfg.options, split)
-    metas = []
-    for p in provs:
-        sources = [dict(role=s["role"], pool=s["pool"], **draw.specs[s["pool"]].to_json())
-                   for s in p["sources"]]
-        metas.append({
-            "process": cfg.process,
-            "resolution": cfg.res,
-            "sources": sources,
-            "weights": p["weights"],
-            "mask": p["mask"],
-            "options": cfg.options.to_json(),
-            "procmem_version": __version__,
-        })
-    timing.images += draw.count
-    timing.render += draw.stats.render_s
-    timing.kmeans += split.get("kmeans", 0.0)
-    timing.compose += split.get("compose", 0.0)
-    timing.pool.add(draw.stats)
-    return images, metas
-
-
-def make_samples(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int, renderer,
-                 timing: Timing | None = None):
-    """`count` images of cfg's process from a freshly rendered pool: (uint8 [count, H, W, 3],
-    [metadata dict]). The metadata is the sample JSON of contract 3, minus the key."""
-    return samples_from_pool(cfg, draw_pool(cfg, seed_seq, count, renderer), timing)
-
-
 def shard_seed(cfg: GenerateConfig, i: int) -> np.random.SeedSequence:
+    """The seed of shard i: a pure function of (seed, i), so any shard is remade alone."""
     return np.random.SeedSequence([cfg.seed, i])
 
 
 def draw_shard_pool(cfg: GenerateConfig, i: int, renderer) -> PoolDraw:
+    """Shard i's rendered frame pool (the part a prefetching thread runs ahead)."""
     return draw_pool(cfg, shard_seed(cfg, i), cfg.shard_count(i), renderer)
 
 
@@ -206,12 +110,7 @@ def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer,
     draw = draw if draw is not None else draw_shard_pool(cfg, i, renderer)
     images, metas = samples_from_pool(cfg, draw, timing)
     t = time.perf_counter()
-    samples = []
-    for j, (img, meta) in enumerate(zip(images, metas)):
-        key = sh.sample_key(i, j)
-        meta = dict(meta, key=key, shard=i, index=j, seed=cfg.seed, format=cfg.format)
-        samples.append((key, {cfg.format: sh.encode_image(img, cfg.format, cfg.quality),
-                              "json": sh.encode_json(meta)}))
+    samples = sh.encode_samples(i, images, metas, cfg.seed, cfg.format, cfg.quality)
     t2 = time.perf_counter()
     entry = sh.write_shard(out / sh.shard_name(cfg.process, i), samples)
     entry["index"] = i
@@ -239,17 +138,6 @@ def make_shards_prefetching(cfg: GenerateConfig, todo: list[int], out: Path, ren
 
 
 # --- the job ----------------------------------------------------------------------------------
-
-
-def new_renderer(res: int, watchdog: bool):
-    """The renderer a worker owns: SafeRenderer (deadline, survives hangs) or a plain one."""
-    if watchdog:
-        from procmem.generators.watchdog import SafeRenderer
-
-        return SafeRenderer(size=res)
-    from procmem.generators.render import Renderer
-
-    return Renderer(size=res)
 
 
 _WORKER: dict = {}

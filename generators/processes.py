@@ -21,8 +21,15 @@ kml-mixup), `mask_res` (cluster s1 at a lower resolution; the default is the ful
 resolution, where the resize step is the identity), and the K-means settings (`kmeans_iters`
 for a fixed Lloyd budget, `kmeans_sample`), see generators.kmeans.
 
-Each function returns images (uint8 [N, H, W, 3]) and, per image, its provenance: a dict
-with `sources` (each a role and a pool index; the caller adds program id, time and params),
+Each process is an entry of `PROCESSES`, a small class registered by name (as timm's
+`@register_model` entries and the shaders21k mixers picked from a name-to-class table) that
+owns its properties: its paper, the roles of a sample's sources, the fewest pool frames it can
+draw from, the options it uses and checks, how it makes images from a pool and how it rebuilds
+one from a sample's JSON. Nothing switches on a process name. The array operations they are
+made of (mixup, KML masks, composite) are in generators.compose.
+
+`make` returns images (uint8 [N, H, W, 3]) and, per image, its provenance: a dict with
+`sources` (each a role and a pool index; the caller adds program id, time and params),
 `weights` and `mask` (the mask parameters), which the shard writer stores in the sample JSON.
 """
 
@@ -35,6 +42,7 @@ from typing import Callable
 import numpy as np
 
 from procmem.core.errors import ProcmemError
+from procmem.generators import compose as cp
 from procmem.generators import kmeans as km
 
 BATCH = 32
@@ -61,23 +69,35 @@ class ProcessOptions:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Process:
-    """A process: its name, its `make(pool, count, rng, opts, timing)`, and its default mix."""
+Render = Callable[[dict], np.ndarray]
+"""The frame a sample's source entry names ({program, time, params, ...}), as uint8 [H, W, 3]."""
+Steps = list[tuple[str, np.ndarray]]
+"""How a rebuilt image was made: [(caption, image)], for `procmem shards explain`."""
 
-    name: str
-    make: Callable
-    default_mix: int | None
-    citation: str
+PROCESSES: dict[str, "Process"] = {}
+"""Every process by name, in registration order (the order `--process` lists them)."""
+
+
+def register(cls: type["Process"]) -> type["Process"]:
+    """Class decorator: add an instance of a Process subclass to PROCESSES under its name."""
+    PROCESSES[cls.name] = cls()
+    return cls
+
+
+class Process:
+    """A process entry. Subclasses set `name`, `citation` and `default_mix` and define
+    `roles`, `make` and `rebuild`; they override `min_pool` and `check` when they need to."""
+
+    name: str = ""
+    citation: str = ""
+    default_mix: int | None = None
+
+    def mix(self, opts: ProcessOptions) -> int:
+        """Parts of one image's mixup with these options (1 for a process that mixes nothing)."""
+        return opts.mix if opts.mix is not None else (self.default_mix or 1)
 
     def min_pool(self, opts: ProcessOptions) -> int:
         """The fewest pool frames this process can draw from with these options."""
-        if self.name == "shaders-mixup":
-            return self.mix(opts)
-        if self.name == "kml":
-            return opts.k
-        if self.name == "kml-mixup":
-            return max(opts.k, self.mix(opts))
         return 1
 
     def pool_size(self, count: int, opts: ProcessOptions) -> int:
@@ -85,163 +105,118 @@ class Process:
         at least the process's minimum."""
         return max(count, self.min_pool(opts))
 
-    def mix(self, opts: ProcessOptions) -> int:
-        return opts.mix if opts.mix is not None else (self.default_mix or 1)
+    def check(self, opts: ProcessOptions, res: int) -> None:
+        """Raise a ProcessError naming the first option this process uses that is out of range
+        for images of `res` pixels; options it does not use are not looked at."""
+
+    def roles(self, opts: ProcessOptions) -> list[str]:
+        """The role of each of one sample's sources, in the order its JSON lists them."""
+        raise NotImplementedError
+
+    def make(self, pool: np.ndarray, count: int, rng: np.random.Generator,
+             opts: ProcessOptions, timing: dict) -> tuple[np.ndarray, list[dict]]:
+        """`count` images from the pool and their provenance; `timing` accumulates seconds."""
+        raise NotImplementedError
+
+    def rebuild(self, meta: dict, render: Render) -> tuple[np.ndarray, Steps]:
+        """The image a sample's JSON describes, from its sources' frames, and its steps."""
+        raise NotImplementedError
 
 
-# --- the definitions, on arrays ---------------------------------------------------------------
+def _check_mix(opts: ProcessOptions) -> None:
+    if opts.mix is not None and opts.mix < 2:
+        raise ProcessError(f"--mix {opts.mix}: a mixup needs at least 2 parts "
+                           "(defaults: 6 frames for shaders-mixup, 2 KML images for kml-mixup)")
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Round a float image in [0, 255] (a convex mix of uint8 images) to uint8, half up."""
-    return np.add(x, 0.5).astype(np.uint8)
+def _add(timing: dict, key: str, seconds: float) -> None:
+    timing[key] = timing.get(key, 0.0) + seconds
 
 
-def mixup(frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Convex combination sum_j w_j * frame_j of frames [M, H, W, 3] (float32 result)."""
-    return np.einsum("j,jhwc->hwc", np.asarray(weights, np.float32), frames)
-
-
-def box_sum3(m: np.ndarray) -> np.ndarray:
-    """3x3 box sum of masks [B, H, W, C] with edge padding, in m's dtype."""
-    p = np.pad(m, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-    rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-    return rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
-
-
-def box_blur3(m: np.ndarray) -> np.ndarray:
-    """3x3 box blur of masks [B, H, W, C] with edge padding (KML mask smoothing)."""
-    return box_sum3(m) / np.float32(9)
-
-
-def _lerp_axis(x: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """Linear interpolation of x along `axis` to `size` samples, half-pixel centres (as PIL
-    and torch's bilinear with align_corners=False), edge samples clamped."""
-    src = x.shape[axis]
-    pos = np.clip((np.arange(size) + 0.5) * src / size - 0.5, 0, src - 1)
-    lo = np.floor(pos).astype(np.intp)
-    hi = np.minimum(lo + 1, src - 1)
-    shape = [1] * x.ndim
-    shape[axis] = size
-    frac = (pos - lo).astype(np.float32).reshape(shape)
-    a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
-    return a + (b - a) * frac
-
-
-def resize_masks(m: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of masks [B, r, s, C] to [B, size, size, C] float32. Each output is a
-    convex combination of inputs, so masks that sum to 1 over C still do (up to rounding);
-    elementwise, so an image's result does not depend on the batch it is in."""
-    if m.shape[1] == size and m.shape[2] == size:
-        return m
-    x = np.asarray(m, dtype=np.float32)
-    return _lerp_axis(_lerp_axis(x, 1, size), 2, size)
-
-
-def _downsample(frames: np.ndarray, res: int) -> np.ndarray:
-    """Frames [B, H, W, 3] to [B, res, res, 3] floats by bilinear resize (area mean if exact)."""
-    h = frames.shape[1]
-    if res == h:
-        return frames.astype(np.float32)
-    if h % res == 0:
-        f = h // res  # block mean as f*f strided adds (numpy's multi-axis mean is slow)
-        out = np.zeros((len(frames), res, res, 3), np.float32)
-        for i in range(f):
-            for j in range(f):
-                out += frames[:, i::f, j::f]
-        return out / np.float32(f * f)
-    return resize_masks(frames.astype(np.float32), res)
-
-
-@dataclass
-class KMLMasks:
-    """labels [B, r, r] (the binary/K-ary clustering of s1 before blurring), soft masks
-    [B, H, W, K] (blurred, resized, blurred; they sum to 1 over K), centres [B, K, 3] in 0..1."""
-
-    labels: np.ndarray
-    soft: np.ndarray
-    centers: np.ndarray
-    iterations: int
-
-
-def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts: ProcessOptions) -> KMLMasks:
-    """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025):
-    K-means on RGB, then `smooth_masks`."""
-    b, h, w, _ = s1.shape
-    r = opts.mask_res or h
-    res = km.kmeans(mask_pixels(s1, r), opts.k, rng, sample=opts.kmeans_sample,
-                    iters=opts.kmeans_iters, inertia=False)
-    labels = res.labels.reshape(b, r, r)
-    return KMLMasks(labels, smooth_masks(labels, opts.k, h), res.centers, res.iterations)
-
-
-def mask_pixels(s1: np.ndarray, r: int) -> np.ndarray:
-    """The pixels K-means clusters: s1 [B, H, W, 3] at r x r, as floats in 0..1 [B, r*r, 3]."""
-    return (_downsample(s1, r) / np.float32(255)).reshape(len(s1), r * r, 3)
-
-
-def smooth_masks(labels: np.ndarray, k: int, size: int) -> np.ndarray:
-    """Soft masks [B, size, size, K] from cluster labels [B, r, r]: one-hot, 3x3 box blur,
-    bilinear resize to size x size, 3x3 box blur again (they sum to 1 over K)."""
-    r = labels.shape[1]
-    # masks of clusters 0..K-2; the last is 1 minus their sum (blur and resize are linear)
-    onehot = labels[..., None] == np.arange(k - 1, dtype=np.uint8)
-    if r == size:  # no resize: two 3x3 box sums of a binary mask are exact in uint8 (<= 81)
-        first = box_sum3(box_sum3(onehot.view(np.uint8))).astype(np.float32) / np.float32(81)
-    else:
-        first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), size))
-    return np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
-
-
-def kml_composite(soft: np.ndarray, textures: np.ndarray) -> np.ndarray:
-    """sum_c m_c * t_c for one mask [H, W, K] and textures [K, H, W, 3]; for K = 2 this is
-    s2 * m + s3 * (1 - m) with m the mask of cluster 0 (float result)."""
-    out = soft[..., 0, None] * textures[0]
-    for c in range(1, len(textures)):
-        out += soft[..., c, None] * textures[c]
-    return out
-
-
-# --- the processes, on a pool -----------------------------------------------------------------
-
-
-def _mask_info(masks: KMLMasks, j: int, opts: ProcessOptions, h: int) -> dict:
-    frac = np.bincount(masks.labels[j].ravel(), minlength=opts.k) / masks.labels[j].size
-    return {
-        "k": opts.k,
-        "mask_res": opts.mask_res or h,
-        "smoothing": "box3x3, bilinear resize to full resolution, box3x3",
-        "composite": "sum_c mask_c * texture_c (K=2: s2*m + s3*(1-m), m = cluster 0)",
-        "centers_rgb": masks.centers[j].astype(float).tolist(),
-        "cluster_fraction": np.round(frac, 4).tolist(),
-        "kmeans": {"init": "k-means++", "n_init": km.DEFAULT_N_INIT,
-                   "sample": opts.kmeans_sample, "iterations": masks.iterations,
-                   "tol": None if opts.kmeans_iters is not None else km.DEFAULT_TOL},
-    }
-
-
-def make_shaders(pool, count, rng, opts, timing):
+@register
+class Shaders(Process):
     """Image i is pool frame i (Baradad et al. 2022)."""
-    images = pool[:count].copy()
-    provs = [{"sources": [{"role": "frame", "pool": i}], "weights": [1.0], "mask": None}
-             for i in range(count)]
-    return images, provs
+
+    name = "shaders"
+    citation = "Baradad et al. 2022"
+
+    def roles(self, opts):
+        return ["frame"]
+
+    def make(self, pool, count, rng, opts, timing):
+        (role,) = self.roles(opts)
+        images = pool[:count].copy()
+        provs = [{"sources": [{"role": role, "pool": i}], "weights": [1.0], "mask": None}
+                 for i in range(count)]
+        return images, provs
+
+    def rebuild(self, meta, render):
+        image = render(meta["sources"][0])
+        return image, [("frame", image)]
 
 
-def make_shaders_mixup(pool, count, rng, opts, timing):
-    """Image i mixes `mix` (6) distinct pool frames with Dirichlet(alpha) weights."""
-    m = PROCESSES["shaders-mixup"].mix(opts)
-    images = np.empty((count,) + pool.shape[1:], np.uint8)
-    provs = []
-    t = time.perf_counter()
-    for i in range(count):
-        idx = rng.choice(len(pool), m, replace=False)
-        w = rng.dirichlet(np.full(m, opts.alpha))
-        images[i] = to_uint8(mixup(pool[idx], w))
-        provs.append({"sources": [{"role": f"mix{j}", "pool": int(p)} for j, p in enumerate(idx)],
-                      "weights": [float(x) for x in w], "mask": None})
-    timing["compose"] = timing.get("compose", 0.0) + time.perf_counter() - t
-    return images, provs
+@register
+class ShadersMixup(Process):
+    """Image i mixes `mix` (6) distinct pool frames with Dirichlet(alpha) weights (Baradad
+    et al. 2022, the shaders21k default)."""
+
+    name = "shaders-mixup"
+    citation = "Baradad et al. 2022"
+    default_mix = 6
+
+    def min_pool(self, opts):
+        return self.mix(opts)
+
+    def check(self, opts, res):
+        if not opts.alpha > 0:
+            raise ProcessError(f"--alpha {opts.alpha}: the Dirichlet concentration must be > 0 "
+                               "(paper: 1)")
+        _check_mix(opts)
+
+    def roles(self, opts):
+        return [f"mix{j}" for j in range(self.mix(opts))]
+
+    def make(self, pool, count, rng, opts, timing):
+        m, roles = self.mix(opts), self.roles(opts)
+        images = np.empty((count,) + pool.shape[1:], np.uint8)
+        provs = []
+        t = time.perf_counter()
+        for i in range(count):
+            idx = rng.choice(len(pool), m, replace=False)
+            w = rng.dirichlet(np.full(m, opts.alpha))
+            images[i] = cp.to_uint8(cp.mixup(pool[idx], w))
+            provs.append({"sources": [{"role": r, "pool": int(p)} for r, p in zip(roles, idx)],
+                          "weights": [float(x) for x in w], "mask": None})
+        _add(timing, "compose", time.perf_counter() - t)
+        return images, provs
+
+    def rebuild(self, meta, render):
+        frames = np.stack([render(s) for s in meta["sources"]])
+        image = cp.to_uint8(cp.mixup(frames, np.array(meta["weights"])))
+        steps = [(f"w={w:.2f}", f) for w, f in zip(meta["weights"], frames)]
+        return image, steps + [("mixup", image)]
+
+
+# --- KML: the shared pieces of kml and kml-mixup ---------------------------------------------
+
+
+def _check_kml(opts: ProcessOptions, res: int) -> None:
+    if not 2 <= opts.k <= 16:
+        raise ProcessError(f"--k {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
+    if opts.mask_res is not None and not 4 <= opts.mask_res <= res:
+        raise ProcessError(f"--mask-res {opts.mask_res}: must be between 4 and the image "
+                           f"resolution {res} (default: the image resolution)")
+    if opts.kmeans_iters is not None and opts.kmeans_iters < 1:
+        raise ProcessError(f"--kmeans-iters {opts.kmeans_iters}: must be >= 1 "
+                           "(3 is the fixed budget; leave unset to iterate to tolerance)")
+    if opts.kmeans_sample < 16:
+        raise ProcessError(f"--kmeans-sample {opts.kmeans_sample}: fit on at least 16 pixels "
+                           "(default 4096)")
+
+
+def _kml_roles(k: int) -> list[str]:
+    """s1 (the frame clustered) and one texture per cluster, s2 .. s{k+1}."""
+    return ["s1"] + [f"s{c + 2}" for c in range(k)]
 
 
 def _kml_plans(pool_size: int, s1s: np.ndarray, rng, k: int) -> list[dict]:
@@ -253,67 +228,119 @@ def _kml_plans(pool_size: int, s1s: np.ndarray, rng, k: int) -> list[dict]:
 def _kml_images(pool, plans, rng, opts, timing):
     """KML images (uint8) and their provenance, masks computed BATCH images at a time."""
     h = pool.shape[1]
+    roles = _kml_roles(opts.k)
     out = np.empty((len(plans),) + pool.shape[1:], np.uint8)
     provs = []
     for start in range(0, len(plans), BATCH):
         chunk = plans[start : start + BATCH]
         t = time.perf_counter()
-        masks = kml_masks(pool[[p["s1"] for p in chunk]], rng, opts)
+        masks = cp.kml_masks(pool[[p["s1"] for p in chunk]], rng, opts)
         t2 = time.perf_counter()
         for j, p in enumerate(chunk):
-            out[start + j] = to_uint8(kml_composite(masks.soft[j], pool[p["textures"]]))
-            roles = [f"s{c + 2}" for c in range(opts.k)]
+            out[start + j] = cp.to_uint8(cp.kml_composite(masks.soft[j], pool[p["textures"]]))
             provs.append({
-                "sources": [{"role": "s1", "pool": p["s1"]}]
-                + [{"role": r, "pool": q} for r, q in zip(roles, p["textures"])],
+                "sources": [{"role": r, "pool": q} for r, q in zip(roles, [p["s1"]] + p["textures"])],
                 "weights": [1.0],
-                "mask": _mask_info(masks, j, opts, h),
+                "mask": cp.mask_record(masks, j, opts, h),
             })
-        timing["kmeans"] = timing.get("kmeans", 0.0) + t2 - t
-        timing["compose"] = timing.get("compose", 0.0) + time.perf_counter() - t2
+        _add(timing, "kmeans", t2 - t)
+        _add(timing, "compose", time.perf_counter() - t2)
     return out, provs
 
 
-def make_kml(pool, count, rng, opts, timing):
-    """Image i is KML with s1 = pool frame i and textures drawn from the pool."""
-    plans = _kml_plans(len(pool), np.arange(count), rng, opts.k)
-    return _kml_images(pool, plans, rng, opts, timing)
+def _kml_rebuild(sources: list[dict], mask: dict, res: int, render: Render, prefix: str = ""):
+    """One KML image from its sources and mask record (the recorded centres relabel s1), with
+    its steps."""
+    frames = {s["role"]: render(s) for s in sources}
+    s1 = frames["s1"]
+    textures = np.stack([frames[r] for r in _kml_roles(mask["k"])[1:]])
+    r = mask["mask_res"]
+    centers = np.array(mask["centers_rgb"], np.float32)[None]
+    labels, _ = km.assign(cp.mask_pixels(s1[None], r), centers, inertia=False)
+    soft = cp.smooth_masks(labels.reshape(1, r, r), mask["k"], res)[0]
+    image = cp.to_uint8(cp.kml_composite(soft, textures))
+    grey = cp.to_uint8(soft[..., 0] * 255)
+    steps = [(f"{prefix}s1", s1), (f"{prefix}mask c0", np.stack([grey] * 3, -1))]
+    steps += [(f"{prefix}s{c + 2}", textures[c]) for c in range(mask["k"])]
+    return image, steps + [(f"{prefix}kml", image)]
 
 
-def make_kml_mixup(pool, count, rng, opts, timing):
+@register
+class KML(Process):
+    """Image i is KML with s1 = pool frame i and K textures drawn from the pool
+    (Rodriguez-Munoz et al. 2025)."""
+
+    name = "kml"
+    citation = "Rodriguez-Munoz et al. 2025"
+
+    def min_pool(self, opts):
+        return opts.k
+
+    def check(self, opts, res):
+        _check_kml(opts, res)
+
+    def roles(self, opts):
+        return _kml_roles(opts.k)
+
+    def make(self, pool, count, rng, opts, timing):
+        plans = _kml_plans(len(pool), np.arange(count), rng, opts.k)
+        return _kml_images(pool, plans, rng, opts, timing)
+
+    def rebuild(self, meta, render):
+        return _kml_rebuild(meta["sources"], meta["mask"], meta["resolution"], render)
+
+
+@register
+class KMLMixup(Process):
     """Image i is the mean of `mix` (2) KML images: the pool's KML image i and `mix - 1`
     others drawn from the pool's KML images (one KML image per pool frame, as the paper
     mixes images of a KML dataset), so each pool frame is clustered once."""
-    m = PROCESSES["kml-mixup"].mix(opts)
-    n = len(pool)
-    plans = _kml_plans(n, np.arange(n), rng, opts.k)
-    kml, kml_provs = _kml_images(pool, plans, rng, opts, timing)
-    t = time.perf_counter()
-    images = np.empty((count,) + pool.shape[1:], np.uint8)
-    provs = []
-    for i in range(count):
-        others = rng.choice(n - 1, m - 1, replace=False)
-        parts = [i] + [int(o + (o >= i)) for o in others]  # partners differ from i
-        images[i] = to_uint8(kml[parts].mean(0, dtype=np.float32))
-        provs.append({
-            "sources": [dict(s, role=f"kml{j}.{s['role']}") for j, q in enumerate(parts)
-                        for s in kml_provs[q]["sources"]],
-            "weights": [1.0 / m] * m,
-            "mask": [kml_provs[q]["mask"] for q in parts],
-        })
-    timing["compose"] = timing.get("compose", 0.0) + time.perf_counter() - t
-    return images, provs
 
+    name = "kml-mixup"
+    citation = "Rodriguez-Munoz et al. 2025"
+    default_mix = 2
 
-PROCESSES: dict[str, Process] = {
-    p.name: p
-    for p in (
-        Process("shaders", make_shaders, None, "Baradad et al. 2022"),
-        Process("shaders-mixup", make_shaders_mixup, 6, "Baradad et al. 2022"),
-        Process("kml", make_kml, None, "Rodriguez-Munoz et al. 2025"),
-        Process("kml-mixup", make_kml_mixup, 2, "Rodriguez-Munoz et al. 2025"),
-    )
-}
+    def min_pool(self, opts):
+        return max(opts.k, self.mix(opts))
+
+    def check(self, opts, res):
+        _check_kml(opts, res)
+        _check_mix(opts)
+
+    def roles(self, opts):
+        return [f"kml{j}.{r}" for j in range(self.mix(opts)) for r in _kml_roles(opts.k)]
+
+    def make(self, pool, count, rng, opts, timing):
+        m = self.mix(opts)
+        n = len(pool)
+        plans = _kml_plans(n, np.arange(n), rng, opts.k)
+        kml, kml_provs = _kml_images(pool, plans, rng, opts, timing)
+        t = time.perf_counter()
+        images = np.empty((count,) + pool.shape[1:], np.uint8)
+        provs = []
+        for i in range(count):
+            others = rng.choice(n - 1, m - 1, replace=False)
+            parts = [i] + [int(o + (o >= i)) for o in others]  # partners differ from i
+            images[i] = cp.to_uint8(kml[parts].mean(0, dtype=np.float32))
+            provs.append({
+                "sources": [dict(s, role=f"kml{j}.{s['role']}") for j, q in enumerate(parts)
+                            for s in kml_provs[q]["sources"]],
+                "weights": [1.0 / m] * m,
+                "mask": [kml_provs[q]["mask"] for q in parts],
+            })
+        _add(timing, "compose", time.perf_counter() - t)
+        return images, provs
+
+    def rebuild(self, meta, render):
+        parts, steps = [], []
+        for j, mask in enumerate(meta["mask"]):
+            own = [dict(s, role=s["role"].split(".", 1)[1]) for s in meta["sources"]
+                   if s["role"].startswith(f"kml{j}.")]
+            img, st = _kml_rebuild(own, mask, meta["resolution"], render, prefix=f"{j}:")
+            parts.append(img)
+            steps += st
+        image = cp.to_uint8(np.stack(parts).mean(0, dtype=np.float32))
+        return image, steps + [("mean", image)]
 
 
 def get_process(name: str) -> Process:
@@ -324,25 +351,10 @@ def get_process(name: str) -> Process:
 
 
 def check_options(name: str, opts: ProcessOptions, res: int) -> Process:
-    """Validate a process name and its options for images of `res` pixels, before any work."""
+    """Validate a process name and the options it uses for images of `res` pixels, before
+    any work; the process."""
     proc = get_process(name)
-    if not 2 <= opts.k <= 16:
-        raise ProcessError(f"--k {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
-    if not opts.alpha > 0:
-        raise ProcessError(f"--alpha {opts.alpha}: the Dirichlet concentration must be > 0 "
-                           "(paper: 1)")
-    if opts.mix is not None and opts.mix < 2:
-        raise ProcessError(f"--mix {opts.mix}: a mixup needs at least 2 parts "
-                           "(defaults: 6 frames for shaders-mixup, 2 KML images for kml-mixup)")
-    if opts.mask_res is not None and not 4 <= opts.mask_res <= res:
-        raise ProcessError(f"--mask-res {opts.mask_res}: must be between 4 and the image "
-                           f"resolution {res} (default: the image resolution)")
-    if opts.kmeans_iters is not None and opts.kmeans_iters < 1:
-        raise ProcessError(f"--kmeans-iters {opts.kmeans_iters}: must be >= 1 "
-                           "(3 is the fixed budget; leave unset to iterate to tolerance)")
-    if opts.kmeans_sample < 16:
-        raise ProcessError(f"--kmeans-sample {opts.kmeans_sample}: fit on at least 16 pixels "
-                           "(default 4096)")
+    proc.check(opts, res)
     return proc
 
 

@@ -71,10 +71,21 @@ class ShaderCompileError(ProgramError):
         return (type(self), (self.program_id, self.log, self.source))
 
 
+TIME_RANGE = 10.0
+"""iTime is drawn uniformly in [0, TIME_RANGE) seconds."""
+
+
 def random_params(seed_or_rng, n: int) -> np.ndarray:
-    """`n` parameter blocks, float32 [n, PARAM_COUNT], each value uniform in [0, 1) (contract 1)."""
+    """`n` parameter blocks, float32 [n, PARAM_COUNT], each value uniform in [0, 1) (contract 1).
+    Given a Generator it draws from it (numpy's default_rng returns a Generator unaltered)."""
     rng = np.random.default_rng(seed_or_rng)
     return rng.random((n, PARAM_COUNT), dtype=np.float32)
+
+
+def random_times(seed_or_rng, n: int) -> np.ndarray:
+    """`n` iTime values, float32 [n], uniform in [0, TIME_RANGE) seconds (contract 1)."""
+    rng = np.random.default_rng(seed_or_rng)
+    return rng.uniform(0.0, TIME_RANGE, n).astype(np.float32)
 
 
 def parse_size(size) -> tuple[int, int]:

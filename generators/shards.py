@@ -97,6 +97,18 @@ def encode_json(obj: dict) -> bytes:
     return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
+def encode_samples(shard: int, images, metas: list[dict], seed: int, fmt: str = "png",
+                   quality: int = 95) -> list[tuple[str, dict[str, bytes]]]:
+    """Shard `shard`'s samples as tar members [(key, {fmt: image, "json": metadata})], the
+    metadata completed with key, shard, index, seed and format (contract 3)."""
+    samples = []
+    for j, (img, meta) in enumerate(zip(images, metas)):
+        key = sample_key(shard, j)
+        meta = dict(meta, key=key, shard=shard, index=j, seed=seed, format=fmt)
+        samples.append((key, {fmt: encode_image(img, fmt, quality), "json": encode_json(meta)}))
+    return samples
+
+
 def tar_bytes_to(f, samples: list[tuple[str, dict[str, bytes]]]) -> None:
     """Write samples [(key, {ext: bytes})] as a tar with fixed metadata into file object f."""
     with tarfile.open(fileobj=f, mode="w", format=tarfile.USTAR_FORMAT) as tar:

@@ -179,7 +179,7 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
     after each program (live display).
     """
     from procmem.core.progress import progress as progress_bar
-    from procmem.generators.render import parse_size, random_params
+    from procmem.generators.render import parse_size, random_params, random_times
 
     w, h = parse_size(size)
     frames, captions, borders, failures = [], [], [], []
@@ -189,7 +189,7 @@ def render_program_sheet(renderer, programs, per_program: int = 1, size=128, see
     for k, program in enumerate(bar):
         rng = np.random.default_rng([seed, k])
         params = random_params(rng, per_program)
-        times = rng.random(per_program) * 10.0 if time is None else [time] * per_program
+        times = random_times(rng, per_program) if time is None else [time] * per_program
         try:
             imgs = list(renderer.render(program, times, params, size=(w, h)))
             borders += [None] * per_program

@@ -1,7 +1,7 @@
 """Procedural images rendered on the fly for training, without shards on disk.
 
 `ProceduralStream` is a torch `IterableDataset` that makes the same processes' samples as
-`procmem generate` (the same `generators.jobs.make_samples`: a frame pool of `pool_size`
+`procmem generate` (the same `generators.samples.make_samples`: a frame pool of `pool_size`
 frames rendered at once, then the process), so the distribution is the shard path's.
 Each DataLoader worker creates its own EGL renderer lazily, inside the worker, on its first
 sample. Use `multiprocessing_context="spawn"` when the main process has created an EGL
@@ -22,8 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from procmem.generators.jobs import SampleConfig, Timing, make_samples
 from procmem.generators.processes import ProcessOptions
+from procmem.generators.samples import SampleConfig, Timing, make_samples, new_renderer
 
 STREAM_TAG = 0x5354_5245  # "STRE": keeps stream seeds apart from shard seeds [seed, i]
 
@@ -83,8 +83,6 @@ class ProceduralStream(_torch_dataset_base()):
         """This process's renderer, created on first use (so inside the DataLoader worker)."""
         if self._renderer is None:
             import multiprocessing
-
-            from procmem.generators.jobs import new_renderer
 
             if self.watchdog and multiprocessing.current_process().daemon:
                 from procmem.generators.processes import ProcessError

@@ -85,3 +85,22 @@ def test_a_hanging_program_is_skipped_by_the_watchdog(monkeypatch):
     assert [f["program"] for f in stats.failed_programs] == ["test/hangs"]
     assert "did not finish rendering" in stats.failed_programs[0]["error"]
     assert pool.shape == (3, 64, 64, 3) and all(s.program == "test/half_flat" for s in specs)
+
+
+GRADIENT = Program("test/gradient", """
+void mainImage(out vec4 c, in vec2 f) { c = vec4(f / iResolution.xy, P(1), 1.0); }""", "test")
+
+
+def test_frame_draws_are_times_then_params_then_a_shuffle(monkeypatch, renderer):
+    """The rng call sequence shards depend on, spelled out in numpy calls: a program's frames
+    take uniform times in [0, 10) then float32 params, and the pool ends with one permutation."""
+    monkeypatch.setattr(fr, "draw_program", lambda rng, programs: GRADIENT)
+    _, specs, _ = fr.render_pool(renderer, 6, 16, np.random.default_rng(5), "library", 4)
+    rng = np.random.default_rng(5)
+    times, params = [], []
+    for m in (4, 2):
+        times += list(rng.uniform(0.0, 10.0, m).astype(np.float32))
+        params += list(rng.random((m, 16), dtype=np.float32))
+    perm = rng.permutation(6)
+    assert [s.time for s in specs] == [float(times[i]) for i in perm]
+    assert [s.params for s in specs] == [tuple(float(v) for v in params[i]) for i in perm]

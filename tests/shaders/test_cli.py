@@ -1,4 +1,5 @@
-"""`procmem shaders list|show|render|sheet`, called in-process through procmem.cli.main."""
+"""`procmem shaders list|show|render|sheet`, called in-process through procmem.cli.main (and
+once in a fresh interpreter, to see what the list and show handlers import)."""
 
 import importlib.util
 
@@ -78,3 +79,21 @@ def test_window_without_display_is_a_clear_error(tmp_path, capsys, monkeypatch):
     out = tmp_path / "w.png"
     assert main(["shaders", "sheet", "--window", "--out", str(out)]) == 2
     assert "no display found" in capsys.readouterr().err and not out.exists()
+
+
+def test_list_and_show_import_no_generators_module():
+    """Listing and showing programs is text only: the handlers load no rendering code."""
+    import subprocess
+    import sys
+
+    code = ("import argparse, sys\n"
+            "from procmem.cli import shaders as s\n"
+            "s.cmd_list(argparse.Namespace(family=None))\n"
+            "s.cmd_show(argparse.Namespace(id='gen/1/3'))\n"
+            "s.cmd_show(argparse.Namespace(id=%r))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('procmem.generators')))\n"
+            % FIRST.id)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "gen/1/3" in out and FIRST.id in out
+    assert out.splitlines()[-1] == "[]"

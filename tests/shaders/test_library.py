@@ -33,8 +33,12 @@ def _problem(img) -> str | None:
 
 # ---- coverage and text ----------------------------------------------------------------------
 
-def test_library_has_30_programs_in_10_families_of_3():
-    assert len(_LIB) >= 30
+LIBRARY_SIZE = 61
+"""Programs in the hand-written library; raise it when programs are added (none is lost)."""
+
+
+def test_library_loses_no_program_and_has_3_or_more_in_each_required_family():
+    assert len(_LIB) >= LIBRARY_SIZE, f"the library lost programs: {len(_LIB)} < {LIBRARY_SIZE}"
     counts = {}
     for p in _LIB:
         counts[p.family] = counts.get(p.family, 0) + 1
