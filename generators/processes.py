@@ -327,7 +327,7 @@ def check_options(name: str, opts: ProcessOptions, res: int) -> Process:
     """Validate a process name and its options for images of `res` pixels, before any work."""
     proc = get_process(name)
     if not 2 <= opts.k <= 16:
-        raise ProcessError(f"--k {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
+        raise ProcessError(f"--clusters {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
     if not opts.alpha > 0:
         raise ProcessError(f"--alpha {opts.alpha}: the Dirichlet concentration must be > 0 "
                            "(paper: 1)")
