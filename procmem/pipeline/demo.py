@@ -485,9 +485,9 @@ def run(args) -> int:
     if args.sheet_res < 1 or args.frames < 1:
         raise ProcmemError(f"--sheet-res and --frames must be at least 1 (got {args.sheet_res}, "
                            f"{args.frames})")
-    for name in ("images", "k", "workers"):
+    for flag, name in (("--images", "images"), ("-k", "k"), ("--workers", "workers")):
         if getattr(args, name) < 1:
-            raise ProcmemError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+            raise ProcmemError(f"{flag} must be at least 1 (got {getattr(args, name)})")
     if args.per_class < 0 or (args.steps is not None and args.steps < 1):
         raise ProcmemError(f"--per-class must be >= 0 and --steps >= 1 (got {args.per_class}, "
                            f"{args.steps})")
