@@ -104,18 +104,16 @@ def test_old_name_behaves_the_same_end_to_end(tmp_path, capsys):
     assert Image.open(new).size == (40, 40)
 
 
-@pytest.mark.parametrize("command", [
-    ["pretrain", "--data", "D", "--out", "R"],
-    ["demo", "--out", "X"],
-    ["eval", "orderings", "--out", "O", "--seed", "0"],
+@pytest.mark.parametrize("command,options", [
+    (["pretrain"], ["--data", "D", "--out", "R"]),
+    (["demo"], ["--out", "X"]),
+    (["eval", "orderings"], ["--out", "O", "--seed", "0"]),
 ])
-def test_overrides_are_bare_key_value_words_everywhere(command):
-    trailing = _parse(command + ["optim.lr=1e-3", "run.seed=4"])
+def test_overrides_are_bare_key_value_words_everywhere(command, options):
+    trailing = _parse(command + options + ["optim.lr=1e-3", "run.seed=4"])
     assert trailing["overrides"] == ["optim.lr=1e-3", "run.seed=4"]
-    leading = _parse([*command[:1 + (command[0] == "eval")], "optim.lr=1e-3", *command[1 + (
-        command[0] == "eval"):], "run.seed=4"])
-    assert leading == trailing
-    assert _parse(command + ["--", "optim.lr=1e-3", "run.seed=4"]) == trailing
+    assert _parse(command + ["optim.lr=1e-3"] + options + ["run.seed=4"]) == trailing
+    assert _parse(command + options + ["--", "optim.lr=1e-3", "run.seed=4"]) == trailing
 
 
 def test_overrides_between_options_keep_their_order():
