@@ -1,6 +1,6 @@
 """Evaluation speed: the exact privacy audit against brute-force leave-one-out, and unlearning.
 
-Run: .venv/bin/python benchmarks/eval.py [--sizes 250 500 1000 2000] [--queries 200] [--k 10]
+Run: .venv/bin/python benchmarks/eval.py [--memory-sizes 250 500 1000 2000] [--queries 200] [-k 10]
 
 Data: CIFAR-10 test images from the shared data folder as raw-pixel embeddings (32x32x3),
 or sklearn digits when the shared folder is absent. Both audits run in this process on the
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from benchmarks.machine import format_table, machine_header  # noqa: E402
+from procmem.cli.options import add_option  # noqa: E402
 
 
 def features(n_total: int, seed: int = 0):
@@ -49,22 +50,23 @@ def features(n_total: int, seed: int = 0):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    add_option(ap, "--memory-sizes", old=("--sizes",), type=int, nargs="+",
+               default=[250, 500, 1000, 2000], help="memory sizes N to audit")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--k", type=int, default=10)
+    add_option(ap, "-k", old=("--k",), type=int, default=10, help="neighbours")
     ap.add_argument("--rule", default="plurality")
     args = ap.parse_args()
 
     from procmem.eval.privacy import sensitive_items, sensitive_items_brute_force
     from procmem.eval.unlearning import unlearning_audit
 
-    feats, labels, source = features(max(args.sizes) + args.queries)
+    feats, labels, source = features(max(args.memory_sizes) + args.queries)
     q, ql = feats[:args.queries], labels[:args.queries]
     load = os.getloadavg()[0]
     print(machine_header({"data": source, "queries": args.queries, "k": args.k,
                           "rule": args.rule, "load average (1 min) at start": f"{load:.1f}"}))
     rows = []
-    for n in args.sizes:
+    for n in args.memory_sizes:
         m, ml = feats[args.queries:args.queries + n], labels[args.queries:args.queries + n]
         t_fast = float("inf")
         for _ in range(3):  # best of three: the exact audit is short, so load spikes dominate
@@ -83,7 +85,7 @@ def main() -> int:
     print(format_table(["memory N", "exact (ms)", "brute force (ms)", "speed-up",
                         "sensitive items", "identical"], rows))
 
-    n = max(args.sizes)
+    n = max(args.memory_sizes)
     m, ml = feats[args.queries:args.queries + n], labels[args.queries:args.queries + n]
     urows = []
     for frac in (0.01, 0.1):

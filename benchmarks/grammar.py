@@ -1,12 +1,12 @@
 """How good is the seeded program grammar? Compile and quality rates, speed, diversity.
 
-Over N seeds (`--n`, default 500): the fraction of programs that compile and whose frames
+Over N seeds (`--generated N`, default 500): the fraction of programs that compile and whose frames
 pass `generators.quality.frame_problem` (failures listed by id and reason), compile time
 per program (link + first draw: llvmpipe JIT-compiles at first use), images/s at 256 px
 once compiled (median, p10, p90 over programs), and diversity measures beside the same
 measures on the hand library, rendered the same way.
 
-    .venv/bin/python benchmarks/grammar.py --n 500
+    .venv/bin/python benchmarks/grammar.py --generated 500
 """
 
 from __future__ import annotations
@@ -142,13 +142,16 @@ def summarise(name: str, records: list, frames: int, base: float) -> list:
 
 
 def main(argv=None) -> int:
+    from procmem.cli.options import add_option
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=500, help="seeds to measure (0..n-1 from --start)")
-    ap.add_argument("--start", type=int, default=0, help="first seed")
+    add_option(ap, "--generated", old=("--n",), type=int, default=500,
+               help="grammar programs to measure (seeds --seed .. --seed+N-1)")
+    add_option(ap, "--seed", old=("--start",), type=int, default=0, help="first seed")
     ap.add_argument("--frames", type=int, default=8,
                     help="frames per program (random params and times), quality-checked and "
-                         "timed at --size")
-    ap.add_argument("--size", type=int, default=256, help="frame side in pixels")
+                         "timed at --res")
+    add_option(ap, "--res", old=("--size",), type=int, default=256, help="frame side in pixels")
     ap.add_argument("--sheet", default="/tmp/grammar_sheet.png",
                     help="contact sheet (PNG) of the first 48 generated programs, captioned")
     ap.add_argument("--no-library", action="store_true", help="skip the hand-library comparison")
@@ -169,13 +172,13 @@ def main(argv=None) -> int:
     # the header imports torch and timm: do it before the EGL context exists (importing
     # torch after Mesa's llvmpipe has initialised LLVM crashes the process)
     header = machine_header({"load average": load, "grammar version": grammar.GRAMMAR_VERSION,
-                             "seeds": f"{args.start}..{args.start + args.n - 1}",
-                             "frames per program": f"{args.frames} at {args.size} px"})
-    renderer = Renderer(size=args.size, cache_size=4)
+                             "seeds": f"{args.seed}..{args.seed + args.generated - 1}",
+                             "frames per program": f"{args.frames} at {args.res} px"})
+    renderer = Renderer(size=args.res, cache_size=4)
     print(header + f"\nrenderer: {renderer.info['GL_RENDERER']}")
     t0 = time.perf_counter()
-    gen = [grammar.generate(s) for s in range(args.start, args.start + args.n)]
-    gen_ms = (time.perf_counter() - t0) * 1000 / args.n
+    gen = [grammar.generate(s) for s in range(args.seed, args.seed + args.generated)]
+    gen_ms = (time.perf_counter() - t0) * 1000 / args.generated
     baseline = registry.get(BASELINE)
     recs, base = measure(gen, renderer, args.frames, 0, frame_problem, baseline)
     sets = [("generated", recs, base)]

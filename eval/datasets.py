@@ -155,7 +155,7 @@ def _stack(arrays: list[np.ndarray], where: str) -> np.ndarray:
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise DataError(f"images in {where} have different sizes {sorted(shapes)[:3]}...; "
-                        "pass a size (--size) to resize them on load")
+                        "pass a size (--res) to resize them on load")
     return np.stack(arrays)
 
 

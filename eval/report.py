@@ -66,7 +66,7 @@ def build_report(rundir, title: str = "procmem evaluation") -> Path:
 
     rundir = Path(rundir)
     if not rundir.is_dir():
-        raise ProcmemError(f"run directory {rundir} does not exist; run `procmem eval knn --run "
+        raise ProcmemError(f"run directory {rundir} does not exist; run `procmem eval knn --out "
                            f"{rundir}` (or another eval command) first")
     names = [p.stem for p in rundir.glob("*.md")]
     names = [n for n in ORDER if n in names] + sorted(n for n in names if n not in ORDER)

@@ -48,7 +48,7 @@ class GenerateConfig(SampleConfig):
 
     def check(self) -> "GenerateConfig":
         if self.num_images < 1:
-            raise GenerateError(f"--num-images {self.num_images}: must be >= 1")
+            raise GenerateError(f"--images {self.num_images}: must be >= 1")
         if self.shard_size < 1:
             raise GenerateError(f"--shard-size {self.shard_size}: must be >= 1")
         if self.format not in sh.IMAGE_FORMATS:
@@ -88,7 +88,7 @@ def parse_shards(spec: str | None, num_shards: int) -> range:
         raise GenerateError(f"--shards {spec!r}: give 'A:B' (shards A..B-1) or one index 'I'")
     if r.start < 0 or r.stop > num_shards or r.start >= r.stop:
         raise GenerateError(f"--shards {spec!r}: must select shards within 0:{num_shards} "
-                            f"({num_shards} shards of --shard-size for --num-images)")
+                            f"({num_shards} shards of --shard-size for --images)")
     return r
 
 

@@ -202,7 +202,7 @@ class ShadersMixup(Process):
 
 def _check_kml(opts: ProcessOptions, res: int) -> None:
     if not 2 <= opts.k <= 16:
-        raise ProcessError(f"--k {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
+        raise ProcessError(f"--clusters {opts.k}: K-means clusters must be between 2 and 16 (paper: 2)")
     if opts.mask_res is not None and not 4 <= opts.mask_res <= res:
         raise ProcessError(f"--mask-res {opts.mask_res}: must be between 4 and the image "
                            f"resolution {res} (default: the image resolution)")

@@ -30,7 +30,7 @@ def export_run(run_dir: str | Path, name: str | Path) -> tuple[Path, Path]:
     ckpt = run / CHECKPOINT_NAME
     if not ckpt.is_file():
         raise ExportError(f"run {run} has no {CHECKPOINT_NAME}; train first with "
-                          f"`procmem pretrain --config ... --data ... --out {run}`")
+                          f"`procmem pretrain --preset ... --data ... --out {run}`")
     state = load_checkpoint(ckpt)
     prefix = "backbone."
     weights = {k[len(prefix):]: v.contiguous() for k, v in state["teacher"].items()

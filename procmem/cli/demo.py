@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from procmem.cli.options import OVERRIDES, add_alias, add_option, add_overrides
 from procmem.pipeline.demo import DEFAULT_FORGET
 
 
@@ -27,13 +28,14 @@ def register(sub) -> None:
     p.add_argument("--forget", default=None,
                    help=f"class to forget (default {DEFAULT_FORGET!r} for the built-in data, "
                         "the first class of --data)")
-    p.add_argument("-k", "--k", type=int, default=10, dest="k",
-                   help="neighbours that vote on each decision (default 10)")
+    add_option(p, "-k", old=("--k",), type=int, default=10,
+               help="neighbours that vote on each decision (default 10)")
     p.add_argument("--workers", type=int, default=2, help="generation processes (default 2)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="pretraining config override, repeatable (e.g. optim.batch_size=16)")
-    p.add_argument("--size", type=int, default=128,
-                   help="side in pixels of each library preview frame (default 128)")
+    add_overrides(p, "pretraining config overrides (e.g. optim.batch_size=16)")
+    add_alias(p, "--set", OVERRIDES, "a bare key=value argument", action="append")
+    add_option(p, "--sheet-res", old=("--size",), type=int, default=128,
+               help="side in pixels of each frame in the library sheet (default 128; the "
+                    "training resolution is the preset's)")
     p.add_argument("--frames", type=int, default=4,
                    help="frames per program in the library sheet, each with its own random "
                         "parameters (default 4: one program gives many images)")

@@ -1,14 +1,17 @@
 """`procmem eval ...`: the papers' tables, segmentation, privacy, unlearning, report.
 
-Every subcommand writes `<run>/<name>.json` + `.md` and pictures under `<run>/pictures/`;
-`procmem eval report RUN` gathers them into one HTML page. Features are cached per
-(encoder fingerprint, data set) under `<run>/cache` (or --cache), so reruns are fast and an
-interrupted embedding resumes. Heavy libraries are imported inside the handlers.
+Every subcommand writes `<out>/<name>.json` + `.md` and pictures under `<out>/pictures/`
+(`--out`, default eval-run); `procmem eval report OUT` gathers them into one HTML page.
+Features are cached per (encoder fingerprint, data set) under `<out>/cache` (or --cache), so
+reruns are fast and an interrupted embedding resumes. Heavy libraries are imported inside the
+handlers.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from procmem.cli.options import add_alias, add_option, add_overrides, add_quiet
 
 ENCODER_HELP = ("encoder to evaluate (repeatable): procmem:<export> (a `procmem pretrain export`), "
                 "random:<export>[:seed] (that export's architecture untrained: the floor a "
@@ -20,26 +23,31 @@ DATASET_HELP = ("classification set: cifar10, imagenette or pneumoniamnist (from
                 "data folder), or a path to an ImageFolder tree or a MedMNIST-style .npz")
 
 
+def _out(p: argparse.ArgumentParser) -> None:
+    add_option(p, "--out", old=("--run",), default="eval-run",
+               help="run directory for results and pictures (default eval-run)")
+
+
 def _common(p: argparse.ArgumentParser, datasets: bool = True, many: bool = True) -> None:
-    p.add_argument("--run", default="eval-run", help="run directory for results and pictures")
+    _out(p)
     p.add_argument("--encoder", action="append", dest="encoders", metavar="SPEC",
                    help=ENCODER_HELP if many else ENCODER_HELP + " (the first one is used)")
-    p.add_argument("--cache", default=None, help="feature cache directory (default RUN/cache)")
+    p.add_argument("--cache", default=None, help="feature cache directory (default OUT/cache)")
     p.add_argument("--data-root", default=None,
                    help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
     p.add_argument("--seed", type=int, default=0, help="seed of splits and subsets")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet(p)
     if datasets:
         p.add_argument("--dataset", action="append", dest="datasets", metavar="SET",
                        help=DATASET_HELP + (" (repeatable)" if many else "") + "; default cifar10")
         p.add_argument("--query-fraction", type=float, default=0.2,
                        help="share of each class held out as queries where a set has no "
                             "official split (seeded, stratified); default 0.2")
-        p.add_argument("--limit-per-class", type=int, default=None,
-                       help="keep at most this many memory items per class (queries: a quarter); "
-                            "for quick runs")
-        p.add_argument("--size", type=int, default=None,
-                       help="resize images to SIZE x SIZE on load (needed when sizes differ)")
+        add_option(p, "--per-class", old=("--limit-per-class",), type=int, default=None,
+                   help="keep at most this many memory items per class (queries: a quarter); "
+                        "for quick runs")
+        add_option(p, "--res", old=("--size",), type=int, default=None,
+                   help="resize images to RES x RES pixels on load (needed when sizes differ)")
 
 
 def register(sub) -> None:
@@ -54,7 +62,7 @@ def register(sub) -> None:
                       "{1,5,10,20,50,100,200}, labelled as tuned on the queries; rules plurality, "
                       "distance, softmax (tau 0.07), rank (alpha 2).")
     _common(p)
-    p.add_argument("--k", type=int, action="append", dest="ks", help="k values (default sweep)")
+    _ks(p, "k values, repeatable (default the sweep)")
     p.set_defaults(func=_knn)
 
     p = es.add_parser("linear", help="linear-probe table on the same features",
@@ -84,14 +92,17 @@ def register(sub) -> None:
     _common(p, datasets=False)
     p.add_argument("--seg-root", default=None, help="folder with image and mask sub-folders "
                    "(default shared camvid/CamVid)")
-    p.add_argument("--images", default="val", help="image sub-folder (default val)")
-    p.add_argument("--masks", default="valannot", help="label-mask sub-folder (default valannot)")
+    add_option(p, "--image-dir", old=("--images",), default="val",
+               help="image sub-folder of --seg-root (default val)")
+    add_option(p, "--mask-dir", old=("--masks",), default="valannot",
+               help="label-mask sub-folder of --seg-root (default valannot)")
     p.add_argument("--num-classes", type=int, default=11, help="classes (CamVid: 11)")
     p.add_argument("--void", type=int, default=11, help="ignored label (CamVid: 11)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images")
     p.add_argument("--components", type=int, action="append", default=None,
                    help="PCA components for R^2 (repeatable; default 3, as in Fig. 9's RGB maps)")
-    p.add_argument("--k", type=int, default=20, help="neighbours for kNN segmentation (default 20)")
+    add_option(p, "-k", old=("--k",), type=int, default=20,
+               help="neighbours for kNN segmentation (default 20)")
     p.set_defaults(func=_segment)
 
     p = es.add_parser("privacy", help="exact audit: items whose removal changes a prediction",
@@ -99,8 +110,7 @@ def register(sub) -> None:
                       "test prediction (Rodriguez-Munoz et al. 2025 Sec. 6, Fig. 14), exact via "
                       "top-(k+1) re-votes, against accuracy for several k.")
     _common(p, many=False)
-    p.add_argument("--k", type=int, action="append", dest="ks",
-                   help="k values (default 1 5 10 20 50)")
+    _ks(p, "k values, repeatable (default 1 5 10 20 50)")
     p.set_defaults(func=_privacy)
 
     p = es.add_parser("scaling", help="error vs memory size with a log-log fit",
@@ -137,16 +147,13 @@ def register(sub) -> None:
                         "and require the stored PNG back pixel for pixel (default 8; 0 skips; "
                         "the manifest's sample count checks every one)")
     p.add_argument("--seed", type=int, default=0, help="seed choosing the rebuilt samples")
-    p.add_argument("--run", default="eval-run", help="run directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _out(p)
+    add_quiet(p)
     p.set_defaults(func=_compartment)
 
-    from procmem.pipeline import orderings  # standard library only at import
-
-    p = es.add_parser("orderings", help="the papers' orderings: every process x seed vs "
-                      "random init and pixels, with confidence intervals",
-                      description=orderings.HELP)
-    orderings.add_arguments(p)
+    p = es.add_parser("orderings", help="the papers' orderings: processes x seeds vs baselines, "
+                      "with intervals", description=ORDERINGS_HELP)
+    _orderings_options(p)
     p.set_defaults(func=_orderings)
 
     p = es.add_parser("report", help="one static HTML page of a run's tables and pictures")
@@ -154,6 +161,49 @@ def register(sub) -> None:
     p.set_defaults(func=_report)
 
     ev.set_defaults(func=lambda a: (ev.print_help(), 2)[1])
+
+
+def _ks(p: argparse.ArgumentParser, help: str) -> None:
+    add_option(p, "-k", old=("--k",), type=int, action="append", dest="ks", help=help)
+
+
+ORDERINGS_HELP = ("Train the preset on each procedural process for each seed (same step budget), "
+                  "compare with random init and raw pixels on the real sets (kNN with every rule, "
+                  "linear probe, NIGHTS 2AFC, CamVid PCA R^2), aggregate over seeds (mean, 95% "
+                  "Student-t CI) and check the papers' orderings. Rerun the same command to "
+                  "resume.")
+
+
+def _orderings_options(p: argparse.ArgumentParser) -> None:
+    """`procmem eval orderings`: repeatable --process/--seed/--dataset, trailing overrides."""
+    from procmem.pipeline.orderings import DATASETS, PROCESSES  # standard library only
+
+    p.add_argument("--out", required=True, help="run directory (shards, train, encoders, eval, "
+                   "cache, orderings.json/.md, pictures)")
+    lists = (("--process", "--processes", "PROCESS", f"a procedural process, repeatable "
+              f"(default: {' '.join(PROCESSES)})"),
+             ("--seed", "--seeds", "SEED", "a training seed, repeatable; one model per (process, "
+              "seed) (default: 0 1 2)"),
+             ("--dataset", "--datasets", "SET", f"an evaluation set, repeatable (default: "
+              f"{' '.join(DATASETS)}); missing ones are skipped"))
+    for name, old, metavar, text in lists:
+        dest = old.removeprefix("--")
+        p.add_argument(name, action="append", dest=dest, metavar=metavar, help=text)
+        add_alias(p, old, dest, f"{name} once per value", action="extend", nargs="+")
+    p.add_argument("--preset", default="tiny-cpu",
+                   help="pretrain preset name or YAML path (default tiny-cpu; paper-vits16 on GPUs)")
+    p.add_argument("--images", type=int, default=5000, help="images per process (default 5000)")
+    add_option(p, "--res", old=("--resolution",), type=int, default=64,
+               help="render resolution of the shards in px (default 64; the papers: 256)")
+    p.add_argument("--data-root", default=None,
+                   help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
+    add_option(p, "--per-class", old=("--max-per-class",), type=int, default=None,
+               help="at most N memory images per class (queries: a quarter) for speed")
+    p.add_argument("--device", default=None, choices=("cpu", "cuda"),
+                   help="training and embedding device (default: the preset's, auto for embedding)")
+    p.add_argument("--workers", type=int, default=1, help="generation worker processes (default 1)")
+    add_quiet(p)
+    add_overrides(p, "preset overrides for every model, e.g. schedule.max_steps=100")
 
 
 def _encoders(args):
@@ -165,7 +215,7 @@ def _encoders(args):
 def _cache(args):
     from pathlib import Path
 
-    return args.cache or str(Path(args.run) / "cache")
+    return args.cache or str(Path(args.out) / "cache")
 
 
 def _datasets(args) -> dict:
@@ -174,7 +224,7 @@ def _datasets(args) -> dict:
     out = {}
     for spec in args.datasets or ["cifar10"]:
         mem, qry = load_classification(spec, args.data_root, args.query_fraction, args.seed,
-                                       args.limit_per_class, args.size)
+                                       args.per_class, args.res)
         out[mem.name.removesuffix("-memory")] = (mem, qry)
     return out
 
@@ -187,7 +237,7 @@ def _first(args):
 def _knn(args):
     from procmem.eval.experiments import run_knn
 
-    run_knn(args.run, _encoders(args), _datasets(args), _cache(args), ks=args.ks,
+    run_knn(args.out, _encoders(args), _datasets(args), _cache(args), ks=args.ks,
             progress=not args.quiet)
     return _done(args, "knn")
 
@@ -195,7 +245,7 @@ def _knn(args):
 def _linear(args):
     from procmem.eval.experiments import run_linear
 
-    run_linear(args.run, _encoders(args), _datasets(args), _cache(args), progress=not args.quiet)
+    run_linear(args.out, _encoders(args), _datasets(args), _cache(args), progress=not args.quiet)
     return _done(args, "linear")
 
 
@@ -206,7 +256,7 @@ def _nights(args):
     from procmem.eval.experiments import run_nights
 
     root = args.nights_dir or Path(data_root(args.data_root)) / "nights"
-    run_nights(args.run, _encoders(args), load_nights(root, args.split), _cache(args),
+    run_nights(args.out, _encoders(args), load_nights(root, args.split), _cache(args),
                progress=not args.quiet)
     return _done(args, "nights")
 
@@ -218,9 +268,9 @@ def _segment(args):
     from procmem.eval.experiments import run_segment
 
     root = args.seg_root or Path(data_root(args.data_root)) / "camvid" / "CamVid"
-    segset = load_segmentation(root, args.images, args.masks, args.num_classes, args.void,
+    segset = load_segmentation(root, args.image_dir, args.mask_dir, args.num_classes, args.void,
                                limit=args.limit)
-    run_segment(args.run, _encoders(args), segset, _cache(args), tuple(args.components or (3,)),
+    run_segment(args.out, _encoders(args), segset, _cache(args), tuple(args.components or (3,)),
                 args.k, seed=args.seed, progress=not args.quiet)
     return _done(args, "segment")
 
@@ -229,7 +279,7 @@ def _privacy(args):
     from procmem.eval.experiments import run_privacy
 
     enc, mem, qry = _first(args)
-    run_privacy(args.run, enc, mem, qry, _cache(args), tuple(args.ks or (1, 5, 10, 20, 50)),
+    run_privacy(args.out, enc, mem, qry, _cache(args), tuple(args.ks or (1, 5, 10, 20, 50)),
                 progress=not args.quiet)
     return _done(args, "privacy")
 
@@ -238,7 +288,7 @@ def _scaling(args):
     from procmem.eval.experiments import run_scaling
 
     enc, mem, qry = _first(args)
-    run_scaling(args.run, enc, mem, qry, _cache(args), seed=args.seed, progress=not args.quiet)
+    run_scaling(args.out, enc, mem, qry, _cache(args), seed=args.seed, progress=not args.quiet)
     return _done(args, "scaling")
 
 
@@ -246,7 +296,7 @@ def _unlearn(args):
     from procmem.eval.experiments import run_unlearn
 
     enc, mem, qry = _first(args)
-    run_unlearn(args.run, enc, mem, qry, _cache(args), args.fraction, args.forget_class,
+    run_unlearn(args.out, enc, mem, qry, _cache(args), args.fraction, args.forget_class,
                 seed=args.seed, progress=not args.quiet)
     return _done(args, "unlearn")
 
@@ -255,7 +305,7 @@ def _add_classes(args):
     from procmem.eval.experiments import run_add_classes
 
     enc, mem, qry = _first(args)
-    run_add_classes(args.run, enc, mem, qry, _cache(args), args.new_fraction,
+    run_add_classes(args.out, enc, mem, qry, _cache(args), args.new_fraction,
                     progress=not args.quiet)
     return _done(args, "add_classes")
 
@@ -266,16 +316,27 @@ def _compartment(args):
 
     if not args.export and not args.shards:
         raise ProcmemError("give an encoder export (<name>.json) or --shards DIR to audit")
-    r = run_compartment(args.run, args.export, args.shards, args.rebuild, args.seed,
+    r = run_compartment(args.out, args.export, args.shards, args.rebuild, args.seed,
                         progress=not args.quiet)
     _done(args, "compartment")
     return 0 if r["verdict"] == "pass" else 1
 
 
 def _orderings(args):
-    from procmem.pipeline.orderings import run_from_args
+    from pathlib import Path
 
-    return run_from_args(args)
+    from procmem.pipeline.orderings import DATASETS, PROCESSES, OrderingsError, run_orderings
+
+    try:
+        seeds = [int(x) for x in args.seeds or (0, 1, 2)]
+    except ValueError:
+        raise OrderingsError(f"--seed {' '.join(args.seeds)}: seeds are integers, e.g. "
+                             f"--seed 0 --seed 1 --seed 2") from None
+    run_orderings(args.out, args.processes or PROCESSES, seeds, args.preset, args.images,
+                  args.res, args.data_root, args.per_class, args.datasets or DATASETS,
+                  args.device, args.overrides, args.workers, progress=not args.quiet)
+    print((Path(args.out) / "orderings.md").read_text())
+    return 0
 
 
 def _report(args):
@@ -288,5 +349,5 @@ def _report(args):
 def _done(args, name: str) -> int:
     from pathlib import Path
 
-    print((Path(args.run) / f"{name}.md").read_text())
+    print((Path(args.out) / f"{name}.md").read_text())
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from procmem.cli.options import add_option, add_quiet
+
 PROCESS_HELP = """\
 shaders: one rendered frame per image (Baradad et al. 2022);
 shaders-mixup: convex mix of 6 frames, Dirichlet(alpha=1) weights (the shaders21k default);
@@ -33,7 +35,8 @@ def register(sub) -> None:
     )
     g.add_argument("--process", default="kml-mixup", choices=list(PROCESSES),
                    help="how images are made from rendered frames (see above)")
-    g.add_argument("--num-images", type=int, default=1000, help="images in the whole set")
+    add_option(g, "--images", old=("--num-images",), type=int, default=1000,
+               help="images in the whole set")
     g.add_argument("--res", type=int, default=256,
                    help="image side in pixels (both papers pretrain on 256 px renders)")
     g.add_argument("--shard-size", type=int, default=1000,
@@ -54,8 +57,8 @@ def register(sub) -> None:
                    "either with p=1/2 (default: all when the grammar exists, else library)")
     g.add_argument("--frames-per-program", type=int, default=8,
                    help="frames drawn per program compile (amortises ~150 ms compiles)")
-    g.add_argument("--k", type=int, default=2,
-                   help="KML clusters; the paper uses 2, K>2 fills each with its own texture")
+    add_option(g, "--clusters", old=("--k",), type=int, default=2,
+               help="KML's K-means clusters; the paper uses 2, K>2 fills each with its own texture")
     g.add_argument("--alpha", type=float, default=1.0,
                    help="Dirichlet concentration of shaders-mixup weights (shaders21k: 1)")
     g.add_argument("--mix", type=int, default=None,
@@ -72,36 +75,40 @@ def register(sub) -> None:
     g.add_argument("--no-watchdog", action="store_true",
                    help="render in-process without the deadline child (a hanging program "
                    "then hangs the job)")
+    add_quiet(g)
     g.set_defaults(func=run_generate)
 
     s = sub.add_parser("shards", help="check or look at a shard set")
     ssub = s.add_subparsers(dest="shards_command", metavar="SUBCOMMAND", required=True)
-    v = ssub.add_parser("verify", help="re-hash every tar against the manifest and decode "
-                        "every sample; exit 1 naming each problem")
+    v = ssub.add_parser("verify", help="re-hash every tar and decode every sample (exit 1 on a "
+                        "problem)", description="Re-hash every tar against the manifest and "
+                        "decode every sample; exit 1 naming each problem.")
     v.add_argument("dir", help="a directory made by `procmem generate`")
+    add_quiet(v)
     v.set_defaults(func=run_verify)
     c = ssub.add_parser("sheet", help="contact sheet (PNG) of a shard set's first images")
     c.add_argument("dir", help="a directory made by `procmem generate`")
     c.add_argument("--out", required=True, help="PNG file to write")
-    c.add_argument("--n", type=int, default=64, help="how many images")
+    add_option(c, "--images", old=("--n",), type=int, default=64, help="how many images")
     c.set_defaults(func=run_sheet)
-    e = ssub.add_parser("explain", help="how each image was made: re-render the first samples "
+    e = ssub.add_parser("explain", help="how each image was made, rebuilt from its JSON alone",
+                        description="How each image was made: re-render the first samples "
                         "from their JSON alone (sources, mask, textures, weights) and check "
-                        "the rebuild equals the stored image")
+                        "the rebuild equals the stored image.")
     e.add_argument("dir", help="a directory made by `procmem generate`")
     e.add_argument("--out", required=True, help="PNG file to write (one row per sample)")
-    e.add_argument("--n", type=int, default=4, help="how many samples")
+    add_option(e, "--images", old=("--n",), type=int, default=4, help="how many samples")
     e.set_defaults(func=run_explain)
 
 
 def config_from_args(args):
     from procmem.generators import frames, jobs, processes
 
-    opts = processes.ProcessOptions(k=args.k, alpha=args.alpha, mix=args.mix,
+    opts = processes.ProcessOptions(k=args.clusters, alpha=args.alpha, mix=args.mix,
                                     mask_res=args.mask_res, kmeans_iters=args.kmeans_iters,
                                     kmeans_sample=args.kmeans_sample)
     return jobs.GenerateConfig(
-        process=args.process, res=args.res, num_images=args.num_images,
+        process=args.process, res=args.res, num_images=args.images,
         shard_size=args.shard_size, seed=args.seed, format=args.format, quality=args.quality,
         programs=args.programs or frames.default_programs(),
         frames_per_program=args.frames_per_program, options=opts,
@@ -118,7 +125,8 @@ def run_generate(args) -> int:
     cfg = config_from_args(args)
     shards = jobs.parse_shards(args.shards, cfg.num_shards)
     summary = jobs.run(cfg, args.out, shards, workers=args.workers,
-                       watchdog=not args.no_watchdog, progress=sys.stderr.isatty())
+                       watchdog=not args.no_watchdog,
+                       progress=sys.stderr.isatty() and not args.quiet)
     print(summary.text())
     return 0
 
@@ -128,7 +136,7 @@ def run_verify(args) -> int:
 
     from procmem.generators import shards
 
-    problems, checked = shards.verify(args.dir, progress=sys.stderr.isatty())
+    problems, checked = shards.verify(args.dir, progress=sys.stderr.isatty() and not args.quiet)
     for p in problems:
         print(f"problem: {p}")
     print(f"{args.dir}: {checked} samples checked, {len(problems)} problems")
@@ -138,7 +146,7 @@ def run_verify(args) -> int:
 def run_sheet(args) -> int:
     from procmem.generators.sheet import shard_sheet
 
-    shard_sheet(args.dir, args.n, args.out)
+    shard_sheet(args.dir, args.images, args.out)
     print(f"wrote {args.out}")
     return 0
 
@@ -151,7 +159,7 @@ def run_explain(args) -> int:
 
     rows, mismatched = [], 0
     with Renderer(size=64) as renderer:
-        for img, meta in shards.iter_images(args.dir, args.n):
+        for img, meta in shards.iter_images(args.dir, args.images):
             try:
                 rebuilt, steps = provenance.rebuild(meta, renderer)
             except provenance.ProgramChanged as e:

@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from procmem.cli.options import add_quiet
+
 RULE_HELP = ("voting rule (Geirhos et al. 2024): rank = 1/(alpha + rank), the paper's "
              "RankVoting, stable as k grows (default); softmax = exp(sim/tau), DINO's kNN "
              "(Caron et al. 2021); distance = exp(-||q - x||); plurality = one vote each")
@@ -42,8 +44,7 @@ def _voting(p: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     """Add `procmem memory <command>`."""
-    p = sub.add_parser("memory", help="the visual memory: build, add, remove (with receipts), "
-                                      "query, classify, prune, info, verify",
+    p = sub.add_parser("memory", help="the visual memory of real images: edit, query, classify",
                        description=__doc__)
     msub = p.add_subparsers(dest="memory_command", metavar="COMMAND")
 
@@ -61,16 +62,19 @@ def register(sub) -> None:
     b.add_argument("--refine", type=int, default=0,
                    help="IVF-PQ: re-rank REFINE*k candidates with their exact vectors from SQLite "
                         "(PQ codes cap recall; 4 lifts it to about the IVF recall). Default 0: off")
+    add_quiet(b)
     b.set_defaults(func=cmd_build)
 
-    a = msub.add_parser("add", help="add samples or whole new classes (no training); classes "
-                                    "are matched by name, unknown names become new classes")
+    a = msub.add_parser("add", help="add samples or whole new classes (no training)",
+                        description="Add samples or whole new classes, without training: "
+                                    "classes are matched by name, unknown names become new classes.")
     a.add_argument("memory")
     _source(a)
     a.set_defaults(func=cmd_add)
 
-    r = msub.add_parser("remove", help="remove items and print the unlearning receipt "
-                                       "(ids gone from search, bytes gone from disk)")
+    r = msub.add_parser("remove", help="remove items and print the unlearning receipt",
+                        description="Remove items and print the unlearning receipt: the ids are "
+                                    "gone from search and their bytes gone from disk.")
     r.add_argument("memory")
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--ids", help="comma-separated ids, or @FILE with one id per line")
@@ -90,8 +94,9 @@ def register(sub) -> None:
                         "neighbours' images (read from the sources) with label and similarity")
     q.set_defaults(func=cmd_query)
 
-    c = msub.add_parser("classify", help="kNN decisions; with query labels: top-1/top-5, a k "
-                                         "sweep and the calibration table (accuracy vs agreement)")
+    c = msub.add_parser("classify", help="kNN decisions, accuracy, a k sweep and calibration",
+                        description="kNN decisions; with query labels: top-1/top-5, a k sweep "
+                                    "and the calibration table (accuracy vs agreement).")
     c.add_argument("memory")
     _source(c)
     _voting(c)
@@ -102,8 +107,9 @@ def register(sub) -> None:
     c.add_argument("--explain", type=int, default=0, help="print the neighbours of N decisions")
     c.set_defaults(func=cmd_classify)
 
-    pr = msub.add_parser("prune", help="count how often each item helps a wrong decision "
-                                       "(self-query, Geirhos App. G); optionally remove the worst")
+    pr = msub.add_parser("prune", help="count the items that help wrong decisions; remove the worst",
+                         description="Count how often each item helps a wrong decision "
+                                     "(self-query, Geirhos App. G); optionally remove the worst.")
     pr.add_argument("memory")
     pr.add_argument("-k", type=int, default=10, help="neighbours in the self-query (default 10)")
     pr.add_argument("--rule", default="rank", choices=["rank", "softmax", "distance", "plurality"],
@@ -111,14 +117,15 @@ def register(sub) -> None:
     pr.add_argument("--threshold", type=int, default=None,
                     help="hard pruning: remove items with v >= THRESHOLD (a receipt is issued); "
                          "without it the counts are only stored, for soft pruning")
+    add_quiet(pr)
     pr.set_defaults(func=cmd_prune)
 
     i = msub.add_parser("info", help="dimension, encoder fingerprint, counts, recent edits")
     i.add_argument("memory")
     i.set_defaults(func=cmd_info)
 
-    v = msub.add_parser("verify", help="check SQLite, vector hashes and the index agree "
-                                       "(exit 1 on a problem)")
+    v = msub.add_parser("verify", help="check SQLite, vector hashes and the index agree (exit 1 "
+                                       "on a problem)")
     v.add_argument("memory")
     v.set_defaults(func=cmd_verify)
 
@@ -169,7 +176,7 @@ def cmd_build(args) -> int:
     n, chunk = len(emb.labels), 50_000
     with mem:
         for start in progress(range(len(mem), n, chunk), desc="build", unit="chunk",
-                              total=-(-(n - len(mem)) // chunk)):
+                              total=-(-(n - len(mem)) // chunk), disable=args.quiet):
             stop = min(start + chunk, n)
             mem.add(emb.features[start:stop], emb.labels[start:stop],
                     ids=np.arange(start, stop), note={"build": digest},
@@ -330,7 +337,7 @@ def cmd_prune(args) -> int:
     from procmem.memory.store import VisualMemory
 
     with VisualMemory.open(args.memory) as mem:
-        stats = pruning.compute(mem, k=args.k, rule=args.rule, progress=True)
+        stats = pruning.compute(mem, k=args.k, rule=args.rule, progress=not args.quiet)
         v = stats["wrong"]
         print(f"pruning counts over {len(v)} items (k={args.k}, rule={args.rule}): "
               f"{int((v > 0).sum())} items helped at least one wrong decision; max v = "

@@ -1,19 +1,23 @@
 """Command-line subcommands for the pretrain stage (registered by procmem.cli).
 
-`procmem pretrain` trains DINO on procedural images, `procmem pretrain export` writes the
-teacher as an encoder, `procmem embed` turns an ImageFolder into feature vectors.
+`procmem pretrain train` trains DINO on procedural images (`procmem pretrain ...` without a
+subcommand means train: the form README, docs/gpu.md and torchrun lines use),
+`procmem pretrain export` writes the teacher as an encoder, `procmem embed` turns an
+ImageFolder into feature vectors.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from procmem.cli.options import IMPLICIT, add_option, add_overrides, add_quiet
+
 PRETRAIN_HELP = """\
 Self-distillation with no labels (DINO, Caron et al. 2021) on procedural images only.
 A student ViT learns to match a momentum teacher across 2 global and N local crops of the
 same image; the teacher's output is centred and sharpened (T 0.04) so it neither collapses
 to one dimension nor to uniform. Config layers: built-in defaults (the paper's ViT-S/16
-recipe) <- --config preset <- key=value overrides (e.g. optim.lr=1e-3 schedule.max_steps=50).
+recipe) <- --preset <- key=value overrides (e.g. optim.lr=1e-3 schedule.max_steps=50).
 Rerun the same command to resume from RUN/checkpoint.pt. Under torchrun
 (`torchrun --nproc_per_node N -m procmem pretrain ...`) each process takes batch_size/N.
 
@@ -37,8 +41,9 @@ Departures, off by default (DINOv2, Oquab et al. 2023), against feature collapse
   loss.centering center  sinkhorn: teacher targets by 3 Sinkhorn-Knopp iterations, not the centre
   loss.koleo_weight 0    0.1 (DINOv2's): KoLeo spreading term on the student's global CLS features
 
+`procmem pretrain ...` without a subcommand is `procmem pretrain train ...`.
 Export the teacher afterwards:  procmem pretrain export RUN --out NAME
-  -> NAME.safetensors + NAME.json, loadable with pretrain.encoder.Encoder.load(NAME).
+  -> NAME.safetensors + NAME.json, loadable with procmem.encoder.Encoder.load(NAME).
 """
 
 PRESET_HELP = ("preset name in pretrain/presets (paper-vits16: the paper's ViT-S/16, 100 epochs, "
@@ -46,23 +51,37 @@ PRESET_HELP = ("preset name in pretrain/presets (paper-vits16: the paper's ViT-S
 
 
 def register(sub) -> None:
-    """Add `pretrain` (with its `export` form) and `embed` to the top-level parser."""
-    p = sub.add_parser("pretrain", help="DINO pretraining on procedural shards (and export)",
-                       description=PRETRAIN_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default=None, help=PRESET_HELP)
-    p.add_argument("--data", default=None,
+    """Add `pretrain {train,export}` (bare `pretrain` = train) and `embed`."""
+    g = sub.add_parser("pretrain", help="DINO pretraining on procedural shards, and its export",
+                       description="Train DINO on procedural images (`train`, the default: "
+                                   "`procmem pretrain --preset P --data D --out RUN` trains) or "
+                                   "write a run's teacher as an encoder (`export`).")
+    gsub = g.add_subparsers(dest="pretrain_command", metavar="ACTION")
+    g.set_defaults(func=lambda args: g.print_help() or 2, **{IMPLICIT: "train"})
+
+    p = gsub.add_parser("train", help="train DINO on a shard set or a live stream (the default)",
+                        description=PRETRAIN_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_option(p, "--preset", old=("--config",), default=None, help=PRESET_HELP)
+    p.add_argument("--data", required=True,
                    help="a shard-set directory (tars + manifest.json from `procmem generate`), "
                         "read as an endless resampled WebDataset, or stream:<process> to render "
                         "on the fly (e.g. stream:kml-mixup)")
-    p.add_argument("--out", default=None,
-                   help="run directory (checkpoint.pt, config.yaml, metrics.jsonl, tensorboard/); "
-                        "for `export`, the encoder NAME to write")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still written)")
-    p.add_argument("args", nargs="*", metavar="key=value | export RUN",
-                   help="config overrides with dotted keys (optim.batch_size=64 run.device=cpu "
-                        "model.timm_kwargs.depth=6); or `export RUN` to export a run")
+    p.add_argument("--out", required=True,
+                   help="run directory (checkpoint.pt, config.yaml, metrics.jsonl, tensorboard/)")
+    add_quiet(p, old=("--no-progress",))
+    add_overrides(p, "config overrides with dotted keys (optim.batch_size=64 run.device=cpu "
+                     "model.timm_kwargs.depth=6)")
     p.set_defaults(func=run_pretrain)
+
+    x = gsub.add_parser("export", help="write a run's teacher as an encoder NAME",
+                        description="Write the teacher of RUN (its checkpoint.pt) as NAME.safetensors "
+                                    "+ NAME.json, loadable with procmem.encoder.Encoder.load(NAME) "
+                                    "and by `--model NAME` / `--encoder procmem:NAME`.")
+    x.add_argument("run", metavar="RUN", help="run directory written by `procmem pretrain`")
+    x.add_argument("--out", required=True, metavar="NAME",
+                   help="encoder to write: NAME.safetensors and NAME.json")
+    x.set_defaults(func=run_export)
 
     e = sub.add_parser("embed", help="embed an ImageFolder with an exported encoder",
                        description="Turn <folder>/<class>/<image> into L2-normalised features "
@@ -79,28 +98,22 @@ def register(sub) -> None:
 
 
 def run_pretrain(args) -> int:
-    from procmem.core.errors import ProcmemError
-
-    rest = list(args.args)
-    if rest and rest[0] == "export":
-        if len(rest) != 2 or not args.out:
-            raise ProcmemError("usage: procmem pretrain export RUN --out NAME")
-        from procmem.pretrain.export import export_run
-
-        weights, meta = export_run(rest[1], args.out)
-        print(f"wrote {weights} and {meta}")
-        return 0
-    if not args.data or not args.out:
-        raise ProcmemError("procmem pretrain needs --data (shard directory or stream:<process>) "
-                           "and --out (run directory); see procmem pretrain --help")
     from procmem.eval.probe import probe_from_config
     from procmem.pretrain.config import load_config
     from procmem.pretrain.train import pretrain
 
-    cfg = load_config(args.config, rest)
-    result = pretrain(cfg, args.data, args.out, progress=not args.no_progress,
+    cfg = load_config(args.preset, args.overrides)
+    result = pretrain(cfg, args.data, args.out, progress=not args.quiet,
                       probe=probe_from_config(cfg))
     print(f"run {args.out}: step {result['step']}, final loss {result['final_loss']}")
+    return 0
+
+
+def run_export(args) -> int:
+    from procmem.pretrain.export import export_run
+
+    weights, meta = export_run(args.run, args.out)
+    print(f"wrote {weights} and {meta}")
     return 0
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from procmem.cli.options import add_option
+
 _EPILOG = """Programs are GLSL fragment shaders in the Shadertoy convention (mainImage, iResolution,
 iTime) plus 16 per-image parameters P(0..15) drawn uniformly in [0, 1): one program gives
 many different images, which is what makes a few thousand programs a useful pretraining set
@@ -39,8 +41,8 @@ def register(sub) -> None:
                      "uniformly in [0, 1) from --seed, as in training.")
     q.add_argument("id", help="lib/<family>/<name> or gen/<version>/<seed>")
     q.add_argument("--out", required=True, help="PNG file to write")
-    q.add_argument("--size", type=int, default=256,
-                   help="image side in pixels (default 256, the size shards are made at)")
+    add_option(q, "--res", old=("--size",), type=int, default=256,
+               help="image side in pixels (default 256, the size shards are made at)")
     q.add_argument("--time", type=float, default=0.0, help="iTime, seconds (default 0)")
     q.add_argument("--seed", type=int, default=0, help="seed for the parameter draw (default 0)")
     q.set_defaults(func=cmd_render)
@@ -48,7 +50,7 @@ def register(sub) -> None:
     q = s.add_parser("sheet", help="a contact sheet of many programs (PNG, optionally live)",
                      description="Render programs into a captioned grid: the whole library "
                      "(default), one --family, or --generated N programs from the grammar "
-                     "(seeds --seed .. --seed+N-1). Each program shows --n frames with "
+                     "(seeds --seed .. --seed+N-1). Each program shows --frames frames with "
                      "parameters drawn from (--seed, its position); a program that fails to "
                      "compile or hangs gets a red cell and is reported.")
     which = q.add_mutually_exclusive_group()
@@ -56,9 +58,10 @@ def register(sub) -> None:
     which.add_argument("--generated", type=int, metavar="N",
                        help="N programs made by shaders.grammar (gen/<version>/<seed>)")
     q.add_argument("--out", required=True, help="PNG file to write")
-    q.add_argument("--n", type=int, default=1,
-                   help="frames per program, side by side (default 1)")
-    q.add_argument("--size", type=int, default=128, help="frame side in pixels (default 128)")
+    add_option(q, "--frames", old=("--n",), type=int, default=1,
+               help="frames per program, side by side, each with its own parameters (default 1)")
+    add_option(q, "--res", old=("--size",), type=int, default=128,
+               help="frame side in pixels (default 128)")
     q.add_argument("--seed", type=int, default=0,
                    help="seed for parameters (and first grammar seed); default 0")
     q.add_argument("--window", action="store_true",
@@ -112,14 +115,14 @@ def cmd_render(args) -> int:
     from procmem.generators.sheet import save_png
     from procmem.shaders import registry
 
-    _check_positive("--size", args.size)
+    _check_positive("--res", args.res)
     program = registry.get(args.id)
-    renderer = _renderer_for([program], args.size)
+    renderer = _renderer_for([program], args.res)
     try:
         frame = renderer.render(program, [args.time], random_params(args.seed, 1))[0]
     finally:
         renderer.close()
-    print(f"wrote {save_png(args.out, frame)} ({program.id}, {args.size} px, "
+    print(f"wrote {save_png(args.out, frame)} ({program.id}, {args.res} px, "
           f"time {args.time}, seed {args.seed})")
     return 0
 
@@ -142,20 +145,20 @@ def _programs(args):
 def cmd_sheet(args) -> int:
     from procmem.generators.sheet import SheetWindow, render_program_sheet, save_png
 
-    _check_positive("--n", args.n)
-    _check_positive("--size", args.size)
+    _check_positive("--frames", args.frames)
+    _check_positive("--res", args.res)
     programs = _programs(args)
     window = SheetWindow(title=f"procmem shaders sheet ({len(programs)} programs)") \
         if args.window else None
-    renderer = _renderer_for(programs, args.size)
+    renderer = _renderer_for(programs, args.res)
     try:
         sheet, failures = render_program_sheet(
-            renderer, programs, per_program=args.n, size=args.size, seed=args.seed,
+            renderer, programs, per_program=args.frames, size=args.res, seed=args.seed,
             on_update=window.show if window else None)
     finally:
         renderer.close()
     path = save_png(args.out, sheet)
-    print(f"wrote {path}: {len(programs)} programs x {args.n} frames at {args.size} px")
+    print(f"wrote {path}: {len(programs)} programs x {args.frames} frames at {args.res} px")
     for f in failures:
         print(f"failed: {f}", file=sys.stderr)
     if window is not None:

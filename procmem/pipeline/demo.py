@@ -482,12 +482,12 @@ def write_data_section(out: Path, library: dict, shards: dict, pretrain: dict, c
 
 def run(args) -> int:
     t_start = time.perf_counter()
-    if args.size < 1 or args.frames < 1:
-        raise ProcmemError(f"--size and --frames must be at least 1 (got {args.size}, "
+    if args.sheet_res < 1 or args.frames < 1:
+        raise ProcmemError(f"--sheet-res and --frames must be at least 1 (got {args.sheet_res}, "
                            f"{args.frames})")
-    for name in ("images", "k", "workers"):
+    for flag, name in (("--images", "images"), ("-k", "k"), ("--workers", "workers")):
         if getattr(args, name) < 1:
-            raise ProcmemError(f"--{name} must be at least 1 (got {getattr(args, name)})")
+            raise ProcmemError(f"{flag} must be at least 1 (got {getattr(args, name)})")
     if args.per_class < 0 or (args.steps is not None and args.steps < 1):
         raise ProcmemError(f"--per-class must be >= 0 and --steps >= 1 (got {args.per_class}, "
                            f"{args.steps})")
@@ -495,7 +495,7 @@ def run(args) -> int:
 
     from procmem.pretrain.config import load_config
 
-    overrides = list(args.set) + ([f"schedule.max_steps={args.steps}"] if args.steps else [])
+    overrides = list(args.overrides) + ([f"schedule.max_steps={args.steps}"] if args.steps else [])
     cfg = load_config(args.preset, overrides)
     res = int(cfg["crops"]["global_size"])
     # bad --data or --forget fail here, before minutes of generation and training
@@ -506,7 +506,7 @@ def run(args) -> int:
     (out / "pictures").mkdir(parents=True, exist_ok=True)
     state = State(out)
     print(f"procmem demo into {out.resolve()} (rerun to resume; finished stages are skipped)")
-    library = stage_library(out, state, args.size, args.frames)
+    library = stage_library(out, state, args.sheet_res, args.frames)
     shards = stage_shards(out, state, args.images, res, args.workers)
     trained = stage_pretrain(out, state, cfg, shards)
     export = stage_export(out, state, {"pretrain": trained, "config": cfg})

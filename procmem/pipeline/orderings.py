@@ -14,12 +14,11 @@ orderings, are each checked as holds / does not hold / inconclusive (paired by s
 Results: `OUT/orderings.json`, `OUT/orderings.md`, `OUT/pictures/orderings-*.png`.
 
 Rerunning the same command resumes: complete shards, exports and evaluations are skipped.
-Also runnable without installing procmem: `PYTHONPATH=. python3 -m eval.orderings ...`.
+The command line (`procmem eval orderings`) is declared in procmem.cli.eval.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
@@ -448,17 +447,19 @@ def bar_charts(pictures: Path, summary: dict, models: list[str]) -> list[Path]:
 
 def command_line(opts: dict) -> str:
     """The `procmem eval orderings` command that reproduces a run with these options."""
-    args = ["procmem", "eval", "orderings", "--out", str(opts["out"]),
-            "--processes", *opts["processes"], "--seeds", *map(str, opts["seeds"]),
-            "--preset", opts["preset"], "--images", str(opts["images"]),
-            "--resolution", str(opts["resolution"]), "--datasets", *opts["datasets"]]
-    for flag, key in (("--data-root", "data_root"), ("--max-per-class", "max_per_class"),
+    args = ["procmem", "eval", "orderings", "--out", str(opts["out"])]
+    for flag, key in (("--process", "processes"), ("--seed", "seeds"), ("--dataset", "datasets")):
+        for value in opts[key]:
+            args += [flag, str(value)]
+    args += ["--preset", opts["preset"], "--images", str(opts["images"]),
+             "--res", str(opts["resolution"])]
+    for flag, key in (("--data-root", "data_root"), ("--per-class", "max_per_class"),
                       ("--device", "device")):
         if opts.get(key) is not None:
             args += [flag, str(opts[key])]
     if opts.get("workers", 1) != 1:
         args += ["--workers", str(opts["workers"])]
-    return shlex.join(args + (["--", *opts["overrides"]] if opts["overrides"] else []))
+    return shlex.join(args + list(opts["overrides"]))
 
 
 def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny-cpu",
@@ -535,91 +536,21 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
 def _check(opts: dict) -> None:
     bad = [p for p in opts["processes"] if p not in PROCESSES]
     if bad or not opts["processes"]:
-        raise OrderingsError(f"--processes {' '.join(bad) or '(none)'}: choose among "
+        raise OrderingsError(f"--process {' '.join(bad) or '(none)'}: choose among "
                              f"{', '.join(PROCESSES)}")
     if len(set(opts["processes"])) != len(opts["processes"]):
-        raise OrderingsError("--processes names a process twice; list each once")
+        raise OrderingsError("--process names a process twice; give each once")
     if not opts["seeds"] or len(set(opts["seeds"])) != len(opts["seeds"]):
-        raise OrderingsError("--seeds must list distinct integers (at least 3 for intervals "
-                             "worth reading, e.g. --seeds 0 1 2)")
+        raise OrderingsError("--seed must give distinct integers (at least 3 for intervals "
+                             "worth reading, e.g. --seed 0 --seed 1 --seed 2)")
     bad = [d for d in opts["datasets"] if d not in DATASETS]
     if bad or not opts["datasets"]:
-        raise OrderingsError(f"--datasets {' '.join(bad) or '(none)'}: choose among "
+        raise OrderingsError(f"--dataset {' '.join(bad) or '(none)'}: choose among "
                              f"{', '.join(DATASETS)}")
     if opts["images"] < 1:
         raise OrderingsError(f"--images {opts['images']}: must be >= 1 per process")
     if opts["max_per_class"] is not None and opts["max_per_class"] < 1:
-        raise OrderingsError(f"--max-per-class {opts['max_per_class']}: must be >= 1 "
+        raise OrderingsError(f"--per-class {opts['max_per_class']}: must be >= 1 "
                              "(leave it out to use every image)")
     if opts["device"] not in (None, "cpu", "cuda"):
         raise OrderingsError(f"--device {opts['device']}: use cpu or cuda")
-
-
-# --- command line -----------------------------------------------------------------------------
-
-HELP = ("Train the preset on each procedural process for each seed (same step budget), compare "
-        "with random init and raw pixels on the real sets (kNN with every rule, linear probe, "
-        "NIGHTS 2AFC, CamVid PCA R^2), aggregate over seeds (mean, 95% Student-t CI) and check "
-        "the papers' orderings. Rerun the same command to resume.")
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `procmem eval orderings` and `python -m eval.orderings`."""
-    p.add_argument("--out", required=True, help="run directory (shards, train, encoders, eval, "
-                   "cache, orderings.json/.md, pictures)")
-    p.add_argument("--processes", nargs="+", default=list(PROCESSES), metavar="PROCESS",
-                   help=f"procedural processes (default: {' '.join(PROCESSES)})")
-    p.add_argument("--seeds", nargs="+", default=["0", "1", "2"], metavar="SEED",
-                   help="training seeds, one model per (process, seed) (default: 0 1 2)")
-    p.add_argument("--preset", default="tiny-cpu",
-                   help="pretrain preset name or YAML path (default tiny-cpu; paper-vits16 on GPUs)")
-    p.add_argument("--images", type=int, default=5000, help="images per process (default 5000)")
-    p.add_argument("--resolution", type=int, default=64,
-                   help="render resolution of the shards in px (default 64; the papers: 256)")
-    p.add_argument("--data-root", default=None,
-                   help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), metavar="SET",
-                   help=f"evaluation sets (default: {' '.join(DATASETS)}); missing ones are skipped")
-    p.add_argument("--max-per-class", type=int, default=None,
-                   help="at most N memory images per class (queries: a quarter) for speed")
-    p.add_argument("--device", default=None, choices=("cpu", "cuda"),
-                   help="training and embedding device (default: the preset's, auto for embedding)")
-    p.add_argument("--workers", type=int, default=1, help="generation worker processes (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="preset overrides for every model, e.g. schedule.max_steps=100 "
-                        "(after `--` or before the options)")
-
-
-def run_from_args(args) -> int:
-    """Handler of both command lines: run, then print orderings.md."""
-    overrides = list(args.overrides)
-    # `--datasets a b key=value`: argparse hands trailing overrides to the list option
-    processes, seeds, datasets = ([x for x in items if "=" not in x]
-                                  for items in (args.processes, args.seeds, args.datasets))
-    overrides += [x for items in (args.processes, args.seeds, args.datasets) for x in items
-                  if "=" in x]
-    try:
-        seeds = [int(x) for x in seeds]
-    except ValueError:
-        raise OrderingsError(f"--seeds {' '.join(seeds)}: seeds are integers, e.g. --seeds 0 1 2")
-    run_orderings(args.out, processes, seeds, args.preset, args.images, args.resolution,
-                  args.data_root, args.max_per_class, datasets, args.device, overrides,
-                  args.workers, progress=not args.quiet)
-    print((Path(args.out) / "orderings.md").read_text())
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.orderings", description=HELP)
-    add_arguments(p)
-    args = p.parse_args(argv)
-    try:
-        return run_from_args(args)
-    except ProcmemError as e:
-        print(f"procmem: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

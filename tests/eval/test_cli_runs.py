@@ -14,11 +14,11 @@ def run(tmp_path_factory):
 
 
 def _eval(run, *args):
-    assert main(["eval", *args, "--run", str(run), "--quiet"]) == 0
+    assert main(["eval", *args, "--out", str(run), "--quiet"]) == 0
 
 
 def test_tables_and_audits(run, digits_npz, random_vit, capsys):
-    data = ["--dataset", str(digits_npz), "--limit-per-class", "20"]
+    data = ["--dataset", str(digits_npz), "--per-class", "20"]
     vit = "random:vit_tiny_patch16_224:32:0"
     _eval(run, "knn", *data, "--encoder", "pixels:8:2", "--encoder", vit)
     knn = json.loads((run / "knn.json").read_text())["results"]
@@ -30,7 +30,7 @@ def test_tables_and_audits(run, digits_npz, random_vit, capsys):
     assert list((run / "cache").glob("*.npz"))              # features cached for reruns
     _eval(run, "linear", *data, "--encoder", "pixels:8:2")
     assert json.loads((run / "linear.json").read_text())["results"]["pixels-8"]["digits"]["accuracy"] > 0.7
-    _eval(run, "privacy", *data, "--encoder", "pixels:8:2", "--k", "1", "--k", "10")
+    _eval(run, "privacy", *data, "--encoder", "pixels:8:2", "-k", "1", "-k", "10")
     rows = json.loads((run / "privacy.json").read_text())["rows"]
     assert {(r["rule"], r["k"]) for r in rows} == {("plurality", 1), ("plurality", 10),
                                                    ("rank", 1), ("rank", 10)}
@@ -55,7 +55,7 @@ def test_nights_and_segment(run, nights_like, camvid_like, random_vit):
     assert n["n"] == 6 and n["human_ties"] == 1 and n["agreement"] == pytest.approx(4.5 / 6)
     _eval(run, "segment", "--seg-root", str(camvid_like), "--num-classes", "3",
           "--encoder", "pixels:32:4", "--encoder", "random:vit_tiny_patch16_224:32:0",
-          "--components", "3", "--components", "8", "--k", "5")
+          "--components", "3", "--components", "8", "-k", "5")
     seg = json.loads((run / "segment.json").read_text())["results"]
     assert seg["pixels-32"]["r2_pca3"]["r2"] > 0.8 and seg["pixels-32"]["knn"]["miou"] > 0.7
     assert seg["random-vit_tiny_patch16_224-32-0"]["grid"] == [2, 2]
@@ -77,8 +77,8 @@ def test_report_references_only_existing_files(run):
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
-    assert main(["eval", "knn", "--dataset", str(tmp_path / "nope"), "--run", str(tmp_path)]) == 2
+    assert main(["eval", "knn", "--dataset", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert "no data set" in capsys.readouterr().err
     assert main(["eval", "report", str(tmp_path / "absent")]) == 2
-    assert main(["eval", "compartment", "--run", str(tmp_path)]) == 2
-    assert main(["eval", "knn", "--encoder", "bogus", "--run", str(tmp_path)]) == 2
+    assert main(["eval", "compartment", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "knn", "--encoder", "bogus", "--out", str(tmp_path)]) == 2

@@ -41,7 +41,7 @@ def test_image_folder_errors(tmp_path):
     (tmp_path / "a").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "a" / "1.png")
     Image.new("RGB", (9, 8)).save(tmp_path / "a" / "2.png")
-    with pytest.raises(ds.DataError, match="--size"):
+    with pytest.raises(ds.DataError, match="--res"):
         ds.load_image_folder(tmp_path)
     (tmp_path / "a" / "3.png").write_bytes(b"garbage")
     with pytest.raises(ProcmemError, match="3.png"):

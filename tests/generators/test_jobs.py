@@ -19,7 +19,7 @@ from procmem.generators import shards as sh
 REPO = Path(__file__).resolve().parents[2]
 CFG = jobs.GenerateConfig(process="kml-mixup", res=32, num_images=10, shard_size=4,
                           programs="library", frames_per_program=4, seed=3)
-CLI_ARGS = ["--process", "kml-mixup", "--res", "32", "--num-images", "10", "--shard-size", "4",
+CLI_ARGS = ["--process", "kml-mixup", "--res", "32", "--images", "10", "--shard-size", "4",
             "--programs", "library", "--frames-per-program", "4", "--seed", "3"]
 
 
@@ -116,9 +116,9 @@ def test_bad_options_fail_before_any_work(tmp_path, capsys):
     for argv, msg in [
         (["--shards", "5:9"], "--shards '5:9'"),
         (["--shards", "x"], "--shards 'x'"),
-        (["--num-images", "0"], "--num-images 0"),
+        (["--images", "0"], "--images 0"),
         (["--mix", "1"], "--mix 1"),
-        (["--k", "1"], "--k 1"),
+        (["--clusters", "1"], "--clusters 1"),
         (["--mask-res", "64"], "--mask-res 64"),
         (["--quality", "0", "--format", "jpg"], "--quality 0"),
         (["--frames-per-program", "0"], "--frames-per-program 0"),
@@ -146,7 +146,7 @@ def test_sheet_draws_the_first_images(clean, tmp_path, capsys):
     from PIL import Image
 
     out = tmp_path / "sheet.png"
-    assert main(["shards", "sheet", str(clean), "--out", str(out), "--n", "6"]) == 0
+    assert main(["shards", "sheet", str(clean), "--out", str(out), "--images", "6"]) == 0
     with Image.open(out) as im:
         assert im.width > 3 * 32 and im.height > 2 * 32
     assert main(["shards", "sheet", str(clean), "--out", str(tmp_path / "x.jpg")]) == 2
@@ -158,7 +158,7 @@ def test_cli_jpeg_and_generated_programs(tmp_path, capsys):
 
     programs = "generated" if grammar_available() else "library"
     out = tmp_path / "jpg"
-    argv = ["generate", "--process", "kml", "--res", "32", "--num-images", "3",
+    argv = ["generate", "--process", "kml", "--res", "32", "--images", "3",
             "--shard-size", "3", "--format", "jpg", "--quality", "80", "--programs", programs,
             "--frames-per-program", "3", "--out", str(out), "--no-watchdog"]
     assert main(argv) == 0

@@ -161,7 +161,7 @@ def test_on_rendered_frames(renderer):
 
 @pytest.mark.parametrize("name,opts,match", [
     ("kml-mix", pr.ProcessOptions(), "unknown process 'kml-mix'"),
-    ("kml", pr.ProcessOptions(k=1), "--k 1"),
+    ("kml", pr.ProcessOptions(k=1), "--clusters 1"),
     ("shaders-mixup", pr.ProcessOptions(alpha=0), "--alpha"),
     ("shaders-mixup", pr.ProcessOptions(mix=1), "--mix 1"),
     ("kml", pr.ProcessOptions(mask_res=64), "--mask-res 64"),

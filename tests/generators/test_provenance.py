@@ -51,7 +51,7 @@ def test_explain_cli_draws_the_steps(sets, tmp_path, capsys):
     from PIL import Image
 
     out = tmp_path / "explain.png"
-    assert main(["shards", "explain", str(sets["kml-mixup"]), "--out", str(out), "--n", "2"]) == 0
+    assert main(["shards", "explain", str(sets["kml-mixup"]), "--out", str(out), "--images", "2"]) == 0
     assert "2 of 2 rebuilt exactly" in capsys.readouterr().out
     with Image.open(out) as im:
         assert im.width > 12 * 32 and im.height > 2 * 32  # 12 cells a row, 2 rows

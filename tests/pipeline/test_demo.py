@@ -16,13 +16,13 @@ from procmem.cli import main
 from procmem.shaders import registry
 
 # A 2-step run of a 2-block ViT on 32 px images; the stages and their code are the real ones.
-TINY = ["--size", "16", "--frames", "2", "--images", "100", "--steps", "2", "--per-class", "10",
+TINY = ["--sheet-res", "16", "--frames", "2", "--images", "100", "--steps", "2", "--per-class", "10",
         "--workers", "1"]
 for _kv in ["model.timm_kwargs={patch_size: 8, img_size: 32, depth: 2}", "model.out_dim=256",
             "model.hidden_dim=128", "model.bottleneck_dim=32", "crops.global_size=32",
             "crops.local_size=16", "crops.local_number=2", "optim.batch_size=4",
             "data.workers=0", "data.shuffle_buffer=8"]:
-    TINY += ["--set", _kv]
+    TINY.append(_kv)
 SECTIONS = ("knn", "privacy", "unlearn", "compartment", "data", "pretrain")
 
 
@@ -133,7 +133,7 @@ def test_demo_restarts_a_run_of_another_recipe(first, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(first[0], out)
     # an earlier demo trained with another recipe: the trainer would refuse to resume it
-    rc, text, _ = demo("--out", str(out), *TINY, "--set", "optim.lr=0.002")
+    rc, text, _ = demo("--out", str(out), *TINY, "optim.lr=0.002")
     assert rc == 0, text
     assert "holds a run of another recipe" in text
     assert state(out)["pretrain"]["summary"]["step"] == 2

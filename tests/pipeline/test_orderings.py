@@ -100,9 +100,9 @@ def data_root(tmp_path, nights_like, camvid_like):
 
 def test_tiny_run_writes_intervals_and_verdicts_and_resumes(tmp_path, data_root, capsys):
     out = tmp_path / "orderings"
-    argv = ["eval", "orderings", "--out", str(out), "--processes", "shaders", "kml",
-            "--seeds", "0", "1", "--images", "8", "--resolution", "32", "--data-root",
-            str(data_root), "--max-per-class", "8", "--quiet", *TINY]
+    argv = ["eval", "orderings", "--out", str(out), "--process", "shaders", "--process", "kml",
+            "--seed", "0", "--seed", "1", "--images", "8", "--res", "32", "--data-root",
+            str(data_root), "--per-class", "8", "--quiet", *TINY]
     assert main(argv) == 0
     r = json.loads((out / "orderings.json").read_text())
     assert "imagenette" in r["skipped_datasets"] and "not found" in r["skipped_datasets"]["imagenette"]
@@ -145,9 +145,9 @@ def test_tiny_run_writes_intervals_and_verdicts_and_resumes(tmp_path, data_root,
 
 def test_bad_options_are_named(tmp_path, data_root, capsys):
     base = ["eval", "orderings", "--out", str(tmp_path / "x"), "--data-root", str(data_root)]
-    assert main(base + ["--processes", "fractals"]) == 2
+    assert main(base + ["--process", "fractals"]) == 2
     assert "choose among shaders" in capsys.readouterr().err
-    assert main(base + ["--seeds", "a"]) == 2
+    assert main(base + ["--seed", "a"]) == 2
     assert "seeds are integers" in capsys.readouterr().err
     assert main(["eval", "orderings", "--out", str(tmp_path / "y"),
                  "--data-root", str(tmp_path)]) == 2  # a folder with none of the sets

@@ -19,7 +19,7 @@ def test_torchrun_two_processes_gloo(tiny_shards, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "procmem", "pretrain", "--data", str(tiny_shards), "--out", str(run),
-           "--no-progress", *TINY_OVERRIDES, "schedule.max_steps=3"]
+           "--quiet", *TINY_OVERRIDES, "schedule.max_steps=3"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -44,17 +44,17 @@ def test_show_prints_metadata_and_glsl(capsys):
 def test_render_writes_the_frame_params_come_from_the_seed(tmp_path, capsys):
     a, b, c = (tmp_path / f"{n}.png" for n in "abc")
     for path, seed in ((a, 1), (b, 1), (c, 2)):
-        assert main(["shaders", "render", FIRST.id, "--out", str(path), "--size", "48",
+        assert main(["shaders", "render", FIRST.id, "--out", str(path), "--res", "48",
                      "--seed", str(seed), "--time", "1.5"]) == 0
     assert f"wrote {a}" in capsys.readouterr().out
     pa, pb, pc = (np.asarray(Image.open(p)) for p in (a, b, c))
     assert pa.shape == (48, 48, 3) and np.array_equal(pa, pb) and not np.array_equal(pa, pc)
-    assert main(["shaders", "render", FIRST.id, "--out", str(a), "--size", "0"]) == 2
+    assert main(["shaders", "render", FIRST.id, "--out", str(a), "--res", "0"]) == 2
 
 
 def test_sheet_of_a_family(tmp_path, capsys):
     out = tmp_path / "sheet.png"
-    assert main(["shaders", "sheet", "--family", FIRST.family, "--n", "2", "--size", "24",
+    assert main(["shaders", "sheet", "--family", FIRST.family, "--frames", "2", "--res", "24",
                  "--out", str(out)]) == 0
     n = len(registry.select(FIRST.family))
     assert f"{n} programs x 2 frames at 24 px" in capsys.readouterr().out
@@ -66,7 +66,7 @@ def test_sheet_of_a_family(tmp_path, capsys):
                     reason="shaders.grammar not in this checkout")
 def test_sheet_of_generated_programs(tmp_path, capsys):
     out = tmp_path / "gen.png"
-    assert main(["shaders", "sheet", "--generated", "2", "--seed", "5", "--size", "24",
+    assert main(["shaders", "sheet", "--generated", "2", "--seed", "5", "--res", "24",
                  "--out", str(out)]) == 0
     assert "2 programs x 1 frames" in capsys.readouterr().out
     img = Image.open(out)
