@@ -17,7 +17,7 @@ from procmem.core.errors import ProcmemError
 
 COMMAND_MODULES = (
     "procmem.cli.shaders", "procmem.cli.generate", "procmem.cli.pretrain", "procmem.cli.memory",
-    "procmem.cli.eval", "procmem.cli.demo",
+    "procmem.cli.eval", "procmem.cli.demo", "procmem.cli.encoder",
 )
 
 

@@ -6,6 +6,9 @@
 Preprocessing is part of the encoder: images are resized to the training global-crop size
 (bicubic, antialiased) and normalised with the training mean/std, so callers pass raw pixels.
 `embed` returns the teacher's CLS feature, L2-normalised (as dino's eval_knn.py uses it).
+Encoders from other sources (timm, dino, MoCo checkpoints: procmem.encoder.foreign) carry
+their own convention as `meta["preprocess"]` (procmem.encoder.preprocess), e.g. dino's
+resize 256 and centre crop 224.
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from procmem.core.hashing import sha256_file
+from procmem.core.hashing import sha256_bytes, sha256_file
 from procmem.encoder.backbone import create_backbone, patch_size_of
 from procmem.encoder.errors import EncoderError
-from procmem.encoder.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalize, to_chw_uint8
+from procmem.encoder.preprocess import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    check_preprocess,
+    normalize,
+    resize_and_crop,
+    square_resize,
+    to_chw_uint8,
+)
 
 
 def encoder_files(name: str | Path) -> tuple[Path, Path]:
@@ -48,11 +59,12 @@ class Encoder:
         self.meta = meta
         self.fingerprint = fingerprint
         self.batch_size = batch_size
-        self.image_size = int(meta["image_size"])
+        self.preprocessing = preprocessing_of(meta)
+        self.image_size = int(self.preprocessing["crop"])
         self.patch_size = int(meta["patch_size"])
         self.dim = int(meta["embed_dim"])
-        self.mean = list(meta.get("mean", IMAGENET_MEAN))
-        self.std = list(meta.get("std", IMAGENET_STD))
+        self.mean = list(self.preprocessing["mean"])
+        self.std = list(self.preprocessing["std"])
 
     @staticmethod
     def describe(model: torch.nn.Module, arch: str, timm_kwargs: dict, image_size: int,
@@ -93,23 +105,30 @@ class Encoder:
 
     @classmethod
     def random(cls, arch: str, img_size: int, seed: int = 0, device: str | None = None,
-               display_name: str | None = None, **timm_kwargs) -> "Encoder":
-        """An untrained backbone (timm's init under `seed`): the baseline every result beats."""
+               display_name: str | None = None, preprocess: dict | None = None,
+               **timm_kwargs) -> "Encoder":
+        """An untrained backbone (timm's init under `seed`): the baseline every result beats.
+
+        `preprocess` (a foreign export's own, procmem.encoder.preprocess) replaces the square
+        resize to `img_size` and joins the fingerprint; a CNN ignores `img_size` for its build.
+        """
         kwargs = {"img_size": img_size, **timm_kwargs}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = create_backbone(arch, drop_path_rate=0.0, **kwargs)
-        meta = cls.describe(model, arch, kwargs, img_size, seed=seed)
+            model = create_backbone(arch, drop_path_rate=0.0, optional=("img_size",), **kwargs)
+        extra_meta = {"preprocess": check_preprocess(dict(preprocess))} if preprocess else {}
+        meta = cls.describe(model, arch, model.procmem_kwargs, img_size, seed=seed, **extra_meta)
         # Extra timm kwargs (e.g. patch_size=8) change the model, so they enter the fingerprint.
         extra = "".join(f":{k}={timm_kwargs[k]}" for k in sorted(timm_kwargs))
+        if preprocess:
+            extra += ":preprocess=" + sha256_bytes(json.dumps(meta["preprocess"], sort_keys=True)
+                                                   .encode())[:12]
         return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
                    name=display_name)
 
     def preprocess(self, images) -> torch.Tensor:
-        """Images -> float32 [N, 3, S, S] on the encoder's device, resized and normalised."""
-        from torchvision.transforms import InterpolationMode
-        from torchvision.transforms.v2 import functional as TF
-
+        """Images -> float32 [N, 3, S, S] on the encoder's device: resized, centre-cropped and
+        normalised as `self.preprocessing` says."""
         tensors = []
         for i, img in enumerate(_as_list(images)):
             try:
@@ -117,10 +136,7 @@ class Encoder:
             except (ValueError, TypeError, AttributeError) as e:
                 raise EncoderError(f"image {i} cannot be embedded ({e}); give PIL images or a "
                                    "uint8 array [N, H, W, 3] or [N, H, W]") from None
-            if tuple(t.shape[-2:]) != (self.image_size, self.image_size):
-                t = TF.resize(t, [self.image_size, self.image_size],
-                              interpolation=InterpolationMode.BICUBIC, antialias=True)
-            tensors.append(t)
+            tensors.append(resize_and_crop(t, self.preprocessing))
         if not tensors:
             raise EncoderError("no images given to embed")
         return normalize(torch.stack(tensors).to(self.device), self.mean, self.std)
@@ -136,16 +152,29 @@ class Encoder:
 
     @torch.inference_mode()
     def patch_features(self, images) -> np.ndarray:
-        """float32 [N, h, w, D]: the final-layer patch tokens (h = w = image_size / patch)."""
+        """float32 [N, h, w, D]: the final-layer patch tokens (h = w = image_size / patch), or a
+        convolutional network's last feature map."""
         if not hasattr(self.model, "forward_features"):
             raise EncoderError(f"{self.meta['arch']} has no patch tokens")
         side = self.image_size // self.patch_size
         out = []
         for batch in _batches(images, self.batch_size):
             tokens = self.model.forward_features(self.preprocess(batch)).float()
+            if tokens.ndim == 4:  # a CNN: [B, D, h, w]
+                out.append(tokens.permute(0, 2, 3, 1).cpu())
+                continue
             tokens = tokens[:, getattr(self.model, "num_prefix_tokens", 1):]
             out.append(tokens.reshape(len(tokens), side, side, -1).cpu())
         return torch.cat(out).numpy()
+
+
+def preprocessing_of(meta: dict) -> dict:
+    """The encoder's preprocessing: `meta["preprocess"]` when given (foreign encoders), else
+    procmem's own (the whole image resized to `image_size`, bicubic, the training mean/std)."""
+    if meta.get("preprocess") is not None:
+        return check_preprocess(dict(meta["preprocess"]))
+    return square_resize(meta["image_size"], meta.get("mean", IMAGENET_MEAN),
+                         meta.get("std", IMAGENET_STD))
 
 
 def default_name(fingerprint: str, meta: dict) -> str:

@@ -1,13 +1,18 @@
-"""The one encoder spec grammar, for every command that takes an encoder.
+"""The one encoder spec grammar, for every command that takes an encoder (`embed`, `memory`,
+`eval`, `encoder`, the demo).
 
 - `procmem:<export>` or a bare `<export>`: an exported procmem encoder (`Encoder.load`);
+- `timm:<arch>:<file>[:<img_size>]`: any timm model from a local `.safetensors`, `.pth` or `.pt`;
+- `dino:<checkpoint.pth>[:teacher|:student]`: a facebookresearch/dino checkpoint (teacher by
+  default, as dino's eval_knn.py);
+- `moco:<checkpoint.pth.tar>[:<arch>]`: a MoCo v1/v2/v3 ResNet checkpoint's query encoder;
 - `random:<arch>:<img_size>:<seed>`: an architecture at random init (`Encoder.random`);
 - `random:<export>[:<seed>]`: an export's own architecture (timm kwargs included) at random init;
-- `timm:<arch>:<weights.safetensors>[:<img_size>]`: any timm model from a local weights file;
 - `pixels[:<size>[:<patch>]]`: raw pixels, the baseline every learned encoder must beat.
 
-Every encoder made here has `name`, `fingerprint`, `dim`, `embed(images)` (float32 [N, D]
-unit vectors) and `patch_features(images)` (float32 [N, h, w, D]).
+Nothing is downloaded and no pickle runs code (procmem.encoder.checkpoint). Every encoder made
+here has `name`, `fingerprint`, `dim`, `embed(images)` (float32 [N, D] unit vectors) and
+`patch_features(images)` (float32 [N, h, w, D]).
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from pathlib import Path
 
 from procmem.encoder.errors import EncoderError
 
-_SPEC = re.compile(r"^(procmem|random|timm|pixels)(?::(.*))?$")
-FORMS = ("procmem:<export>, random:<arch>:<size>:<seed>, random:<export>[:<seed>], "
-         "timm:<arch>:<file.safetensors>[:<size>] or pixels[:<size>[:<patch>]]")
+KINDS = ("procmem", "timm", "dino", "moco", "random", "pixels")
+_SPEC = re.compile(rf"^({'|'.join(KINDS)})(?::(.*))?$")
+FORMS = ("procmem:<export>, timm:<arch>:<file.safetensors|.pth|.pt>[:<size>], "
+         "dino:<checkpoint.pth>[:teacher|:student], moco:<checkpoint.pth.tar>[:<arch>], "
+         "random:<arch>:<size>:<seed>, random:<export>[:<seed>] or pixels[:<size>[:<patch>]]")
+SPEC_HELP = f"encoder spec: {FORMS} (nothing is downloaded)"
 
 
 def make_encoder(spec: str, device: str | None = None, batch_size: int = 64,
@@ -36,21 +44,7 @@ def make_encoder(spec: str, device: str | None = None, batch_size: int = 64,
     kind, rest = (m.group(1), m.group(2) or "") if m else ("procmem", spec)
     parts = rest.split(":") if rest else []
     try:
-        if kind == "pixels":
-            enc = _pixels(*(int(p) for p in parts))
-        elif kind == "timm":
-            arch, path, *size = parts
-            enc = timm_file_encoder(arch, path, int(size[0]) if size else None, device=device)
-        elif kind == "random" and (len(parts) == 1 or (
-                len(parts) == 2 and Path(parts[0].removesuffix(".json") + ".json").is_file())):
-            enc = random_like(parts[0], int(parts[1]) if len(parts) > 1 else 0, device=device)
-        elif kind == "random":
-            arch, size, seed = parts
-            enc = _encoder_class().random(arch, int(size), int(seed), device=device)
-        else:
-            if not rest:
-                raise ValueError("procmem: needs the export's path")
-            enc = _encoder_class().load(rest, device=device)
+        enc = _BUILDERS[kind](parts, device)
     except ValueError as e:
         raise EncoderError(f"bad encoder spec {spec!r} ({e}); write it as one of {FORMS}") from None
     enc.batch_size = batch_size
@@ -59,16 +53,60 @@ def make_encoder(spec: str, device: str | None = None, batch_size: int = 64,
     return enc
 
 
+def _procmem(parts, device):
+    if not parts:
+        raise ValueError("procmem: needs the export's path")
+    return _encoder_class().load(":".join(parts), device=device)
+
+
+def _timm(parts, device):
+    from procmem.encoder.foreign import timm_file_encoder
+
+    if len(parts) not in (2, 3):
+        raise ValueError("timm: needs <arch>:<file>[:<size>]")
+    arch, path, *size = parts
+    return timm_file_encoder(arch, path, int(size[0]) if size else None, device=device)
+
+
+def _dino(parts, device):
+    from procmem.encoder.foreign import dino_encoder
+    from procmem.encoder.layouts import DINO_KEYS
+
+    key = parts.pop() if len(parts) > 1 and parts[-1] in DINO_KEYS else "teacher"
+    if len(parts) != 1:
+        raise ValueError("dino: needs <checkpoint.pth>[:teacher|:student]")
+    return dino_encoder(parts[0], key, device=device)
+
+
+def _moco(parts, device):
+    from procmem.encoder.foreign import moco_encoder
+
+    if len(parts) not in (1, 2):
+        raise ValueError("moco: needs <checkpoint>[:<arch>]")
+    return moco_encoder(parts[0], parts[1] if len(parts) > 1 else None, device=device)
+
+
+def _random(parts, device):
+    if len(parts) == 1 or (len(parts) == 2 and Path(parts[0].removesuffix(".json") + ".json").is_file()):
+        return random_like(parts[0], int(parts[1]) if len(parts) > 1 else 0, device=device)
+    arch, size, seed = parts
+    return _encoder_class().random(arch, int(size), int(seed), device=device)
+
+
+def _pixels(parts, device):
+    from procmem.encoder.pixels import PixelEncoder
+
+    return PixelEncoder(*(int(p) for p in parts))
+
+
+_BUILDERS = {"procmem": _procmem, "timm": _timm, "dino": _dino, "moco": _moco,
+             "random": _random, "pixels": _pixels}
+
+
 def _export_exists(name: str) -> bool:
     from procmem.encoder.encoder import encoder_files
 
     return all(f.is_file() for f in encoder_files(name))
-
-
-def _pixels(*args):
-    from procmem.encoder.pixels import PixelEncoder
-
-    return PixelEncoder(*args)
 
 
 def _encoder_class():
@@ -90,43 +128,4 @@ def random_like(export, seed: int = 0, device: str | None = None):
     kwargs = {k: v for k, v in meta.get("timm_kwargs", {}).items() if k != "img_size"}
     return _encoder_class().random(meta["arch"], int(meta["image_size"]), seed, device=device,
                                    display_name=f"random-like-{Path(meta_path).stem}-{seed}",
-                                   **kwargs)
-
-
-def timm_file_encoder(arch: str, weights: str | Path, img_size: int | None = None,
-                      device: str | None = None):
-    """Any timm architecture with weights from a local `.safetensors` file (never downloaded).
-
-    One `Encoder` (one implementation of preprocessing, embedding and patch features); mean/std
-    and the default image size come from timm's config for `arch`.
-    """
-    weights = Path(weights)
-    if weights.suffix != ".safetensors":
-        raise EncoderError(f"{weights}: only .safetensors weights are loaded (never pickles); "
-                           "convert the checkpoint with safetensors.torch.save_file")
-    if not weights.is_file():
-        raise EncoderError(f"weights file {weights} does not exist")
-    from safetensors.torch import load_file
-
-    from procmem.core.hashing import sha256_file
-    from procmem.encoder.backbone import create_backbone
-
-    Encoder = _encoder_class()
-    kwargs = {"img_size": img_size} if img_size else {}
-    model = create_backbone(arch, **kwargs)
-    try:
-        state = load_file(str(weights))
-    except Exception as e:  # safetensors raises its own types for bad headers
-        raise EncoderError(f"weights file {weights} cannot be read ({e})") from None
-    state = {k: v for k, v in state.items() if not k.startswith(("head.", "fc.", "classifier."))}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise EncoderError(f"weights {weights} do not fit timm {arch}: missing {missing[:5]}, "
-                           f"unexpected {unexpected[:5]}")
-    cfg = getattr(model, "pretrained_cfg", {}) or {}
-    size = img_size or int(cfg.get("input_size", (3, 224, 224))[-1])
-    meta = Encoder.describe(model, arch, kwargs, size,
-                            mean=list(cfg.get("mean", (0.485, 0.456, 0.406))),
-                            std=list(cfg.get("std", (0.229, 0.224, 0.225))), weights=weights.name)
-    return Encoder(model, meta, sha256_file(weights), device,
-                   name=f"timm-{arch}-{weights.with_suffix('').name}")
+                                   preprocess=meta.get("preprocess"), **kwargs)

@@ -48,7 +48,10 @@ def test_pixel_encoder_gives_flat_images_a_unit_vector_a_memory_accepts(tmp_path
                                          ("random:vit_tiny_patch16_224", "no export description"),
                                          ("random:vit_tiny_patch16_224:32", "bad encoder spec"),
                                          ("pixels:10:4", "multiple"),
-                                         ("timm:vit_tiny_patch16_224:/nope.pt", "safetensors"),
+                                         ("timm:vit_tiny_patch16_224:/nope.npz", "safetensors or a torch"),
+                                         ("timm:vit_tiny_patch16_224:/nope.pt", "does not exist"),
+                                         ("dino:/nope.safetensors", "a dino checkpoint is a torch file"),
+                                         ("moco:", "bad encoder spec"),
                                          ("timm:vit_tiny_patch16_224:/nope.safetensors", "does not exist")])
 def test_bad_specs_are_named(spec, match):
     with pytest.raises(EncoderError, match=match):
@@ -100,7 +103,8 @@ def test_random_vit_and_local_timm_weights(random_vit, tmp_path):
         ref = enc.preprocess(list(x))
         want = torch.nn.functional.normalize(model(ref), dim=-1).numpy()
     assert np.allclose(enc.embed(x), want, atol=1e-5)
-    assert enc.fingerprint != random_vit.fingerprint and enc.name == "timm-vit_tiny_patch16_224-tiny"
+    assert enc.fingerprint != random_vit.fingerprint
+    assert enc.name == f"timm-vit_tiny_patch16_224-tiny-{enc.fingerprint[:8]}"
 
 
 def test_procmem_export_spec(random_vit, tmp_path):
