@@ -13,8 +13,10 @@ def register(sub) -> None:
                     "encoder as NAME.safetensors + NAME.json, which then loads as procmem:NAME "
                     "with the same fingerprint and identical embeddings.")
     esub = p.add_subparsers(dest="encoder_command", metavar="COMMAND")
-    i = esub.add_parser("info", help="architecture, parameters, preprocessing, fingerprint, "
-                                     "where the weights came from, embedding width")
+    i = esub.add_parser("info", help="an encoder's architecture, preprocessing, fingerprint and source",
+                        description="Print the architecture, parameter count, preprocessing, "
+                                    "fingerprint, where the weights came from and the embedding "
+                                    "width of an encoder spec.")
     i.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     i.add_argument("--json", action="store_true", help="print the record as JSON")
     i.set_defaults(func=cmd_info)

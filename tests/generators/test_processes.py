@@ -197,7 +197,7 @@ def test_a_process_checks_only_the_options_it_uses():
     pr.check_options("shaders-mixup", pr.ProcessOptions(k=1, mask_res=64), 32)
     with pytest.raises(pr.ProcessError, match="--mix 1"):
         pr.check_options("kml-mixup", pr.ProcessOptions(mix=1), 32)
-    with pytest.raises(pr.ProcessError, match="--k 17"):
+    with pytest.raises(pr.ProcessError, match="--clusters 17"):
         pr.check_options("kml-mixup", pr.ProcessOptions(k=17), 32)
 
 
