@@ -141,12 +141,10 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_compartment)
 
-    from procmem.pipeline import orderings  # standard library only at import
-
     p = es.add_parser("orderings", help="the papers' orderings: every process x seed vs "
                       "random init and pixels, with confidence intervals",
-                      description=orderings.HELP)
-    orderings.add_arguments(p)
+                      description=ORDERINGS_HELP)
+    _orderings_arguments(p)
     p.set_defaults(func=_orderings)
 
     p = es.add_parser("report", help="one static HTML page of a run's tables and pictures")
@@ -272,10 +270,63 @@ def _compartment(args):
     return 0 if r["verdict"] == "pass" else 1
 
 
-def _orderings(args):
-    from procmem.pipeline.orderings import run_from_args
+ORDERINGS_HELP = ("Train the preset on each procedural process for each seed (same step budget), "
+                  "compare with random init and raw pixels on the real sets (kNN with every rule, "
+                  "linear probe, NIGHTS 2AFC, CamVid PCA R^2), aggregate over seeds (mean, 95% "
+                  "Student-t CI) and check the papers' orderings. Rerun the same command to resume.")
 
-    return run_from_args(args)
+
+def _orderings_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `procmem eval orderings` (procmem.pipeline.orderings)."""
+    from procmem.eval.claims import PROCESSES
+    from procmem.pipeline.orderings import DATASETS  # no heavy import at module level
+
+    p.add_argument("--out", required=True, help="run directory (shards, train, encoders, eval, "
+                   "cache, orderings.json/.md, pictures)")
+    p.add_argument("--processes", nargs="+", default=list(PROCESSES), metavar="PROCESS",
+                   help=f"procedural processes (default: {' '.join(PROCESSES)})")
+    p.add_argument("--seeds", nargs="+", default=["0", "1", "2"], metavar="SEED",
+                   help="training seeds, one model per (process, seed) (default: 0 1 2)")
+    p.add_argument("--preset", default="tiny-cpu",
+                   help="pretrain preset name or YAML path (default tiny-cpu; paper-vits16 on GPUs)")
+    p.add_argument("--images", type=int, default=5000, help="images per process (default 5000)")
+    p.add_argument("--resolution", type=int, default=64,
+                   help="render resolution of the shards in px (default 64; the papers: 256)")
+    p.add_argument("--data-root", default=None,
+                   help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), metavar="SET",
+                   help=f"evaluation sets (default: {' '.join(DATASETS)}); missing ones are skipped")
+    p.add_argument("--max-per-class", type=int, default=None,
+                   help="at most N memory images per class (queries: a quarter) for speed")
+    p.add_argument("--device", default=None, choices=("cpu", "cuda"),
+                   help="training and embedding device (default: the preset's, auto for embedding)")
+    p.add_argument("--workers", type=int, default=1, help="generation worker processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="preset overrides for every model, e.g. schedule.max_steps=100 "
+                        "(after `--` or before the options)")
+
+
+def _orderings(args):
+    from pathlib import Path
+
+    from procmem.pipeline.orderings import OrderingsError, run_orderings
+
+    overrides = list(args.overrides)
+    # `--datasets a b key=value`: argparse hands trailing overrides to the list option
+    processes, seeds, datasets = ([x for x in items if "=" not in x]
+                                  for items in (args.processes, args.seeds, args.datasets))
+    overrides += [x for items in (args.processes, args.seeds, args.datasets) for x in items
+                  if "=" in x]
+    try:
+        seeds = [int(x) for x in seeds]
+    except ValueError:
+        raise OrderingsError(f"--seeds {' '.join(seeds)}: seeds are integers, e.g. --seeds 0 1 2")
+    run_orderings(args.out, processes, seeds, args.preset, args.images, args.resolution,
+                  args.data_root, args.max_per_class, datasets, args.device, overrides,
+                  args.workers, progress=not args.quiet)
+    print((Path(args.out) / "orderings.md").read_text())
+    return 0
 
 
 def _report(args):
