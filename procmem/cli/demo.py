@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from procmem.cli.options import OVERRIDES, add_alias, add_option, add_overrides
-from procmem.pipeline.demo import DEFAULT_FORGET
+from procmem.pipeline.demo_data import DEFAULT_FORGET
 
 
 def register(sub) -> None:
@@ -45,4 +45,7 @@ def register(sub) -> None:
 def run_demo(args) -> int:
     from procmem.pipeline.demo import run
 
-    return run(args)
+    return run(out=args.out, data=args.data, preset=args.preset, steps=args.steps,
+               images=args.images, per_class=args.per_class, forget=args.forget, k=args.k,
+               workers=args.workers, overrides=args.overrides, size=args.sheet_res,
+               frames=args.frames)

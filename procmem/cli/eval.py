@@ -176,7 +176,8 @@ ORDERINGS_HELP = ("Train the preset on each procedural process for each seed (sa
 
 def _orderings_options(p: argparse.ArgumentParser) -> None:
     """`procmem eval orderings`: repeatable --process/--seed/--dataset, trailing overrides."""
-    from procmem.pipeline.orderings import DATASETS, PROCESSES  # standard library only
+    from procmem.eval.claims import PROCESSES
+    from procmem.pipeline.orderings import DATASETS  # no heavy import at module level
 
     p.add_argument("--out", required=True, help="run directory (shards, train, encoders, eval, "
                    "cache, orderings.json/.md, pictures)")
@@ -325,7 +326,8 @@ def _compartment(args):
 def _orderings(args):
     from pathlib import Path
 
-    from procmem.pipeline.orderings import DATASETS, PROCESSES, OrderingsError, run_orderings
+    from procmem.eval.claims import PROCESSES
+    from procmem.pipeline.orderings import DATASETS, OrderingsError, run_orderings
 
     try:
         seeds = [int(x) for x in args.seeds or (0, 1, 2)]

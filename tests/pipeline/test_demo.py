@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import time
 
 import numpy as np
@@ -24,6 +25,7 @@ for _kv in ["model.timm_kwargs={patch_size: 8, img_size: 32, depth: 2}", "model.
             "data.workers=0", "data.shuffle_buffer=8"]:
     TINY.append(_kv)
 SECTIONS = ("knn", "privacy", "unlearn", "compartment", "data", "pretrain")
+STAGES = ("library", "shards", "pretrain", "export", "memory", "privacy", "compartment", "report")
 
 
 def demo(*argv) -> tuple[int, str, float]:
@@ -137,6 +139,44 @@ def test_demo_restarts_a_run_of_another_recipe(first, tmp_path):
     assert rc == 0, text
     assert "holds a run of another recipe" in text
     assert state(out)["pretrain"]["summary"]["step"] == 2
+
+
+def test_a_killed_demo_resumes_and_reruns_what_changed(first, tmp_path):
+    """More steps change the training's key; the demo is killed (SIGKILL) as soon as the
+    new training is recorded. The rerun skips what was finished under the new keys (the
+    programs, the shards, the training) and reruns the rest, which reads the new encoder."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    shutil.copytree(first[0], out)
+    before = state(out)
+    with open(tmp_path / "log", "w") as log:
+        p = subprocess.Popen([sys.executable, "-m", "procmem", "demo", "--out", str(out), *TINY,
+                              "--steps", "3"], stdout=log, stderr=subprocess.STDOUT)
+        while p.poll() is None and state(out)["pretrain"]["summary"]["step"] != 3:
+            time.sleep(0.02)
+        p.send_signal(signal.SIGKILL)
+        assert p.wait() == -signal.SIGKILL, (tmp_path / "log").read_text()
+    at_kill = state(out)
+    finished = [n for n in STAGES[:-1] if at_kill[n]["key"] != before[n]["key"]]  # new keys
+    assert finished[:1] == ["pretrain"] and "memory" not in finished
+    checkpoint = (out / "run" / "checkpoint.pt").stat().st_mtime_ns
+
+    rc, text, _ = demo("--out", str(out), *TINY, "--steps", "3")
+    assert rc == 0, text
+    parts = re.split(r"\n\[\d/8\] ", text)[1:]
+    skipped = [n for n, part in zip(STAGES, parts) if "done already" in part]
+    assert skipped == ["library", "shards", *finished]  # unchanged keys, and the finished
+    after = state(out)
+    assert after["pretrain"] == at_kill["pretrain"] and after["pretrain"]["summary"]["step"] == 3
+    assert (out / "run" / "checkpoint.pt").stat().st_mtime_ns == checkpoint  # not trained again
+    for n in ("export", "memory", "privacy", "compartment"):  # they read the new encoder
+        assert after[n]["key"] != before[n]["key"]
+    assert after["memory"]["key"]["encoder"] == after["export"]["summary"]["weights_sha256"]
+    assert sorted(p.name for p in out.glob("*state*")) == ["demo-state.json"]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -1,5 +1,6 @@
-"""`procmem eval orderings`: the interval maths, the claim verdicts, and a tiny real run
-(shaders rendered, DINO trained a few steps, exported, evaluated) that resumes on a rerun."""
+"""`procmem eval orderings`: a tiny real run (shaders rendered, DINO trained a few steps,
+exported, evaluated) that resumes from its one resume file on a rerun, and reruns only the
+stages whose key changed. The interval maths and verdicts: tests/eval/test_claims.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from procmem.cli import main
-from procmem.pipeline import orderings as od
+from procmem.eval import claims as cl
 
 TINY = [  # the tiny-cpu preset shrunk to seconds: 32 px, one block, 2 steps
     "model.timm_kwargs={patch_size: 8, img_size: 32, depth: 1}", "model.out_dim=64",
@@ -20,54 +21,6 @@ TINY = [  # the tiny-cpu preset shrunk to seconds: 32 px, one block, 2 steps
     "schedule.epochs=1", "schedule.steps_per_epoch=2", "data.workers=0",
     "data.shuffle_buffer=8", "run.threads=1", "run.device=cpu", "run.checkpoint_every=100",
 ]
-
-
-def test_mean_ci_on_known_numbers():
-    s = od.mean_ci([1.0, 2.0, 3.0])
-    # t(0.975, 2 dof) = 4.302653; s = 1; half width = 4.302653 / sqrt(3)
-    assert s["mean"] == 2.0 and s["std"] == 1.0 and s["n"] == 3
-    assert s["half_width"] == pytest.approx(4.302652729911275 / math.sqrt(3), rel=1e-9)
-    assert (s["low"], s["high"]) == pytest.approx((2 - 2.4841377, 2 + 2.4841377), abs=1e-6)
-    s = od.mean_ci([0.5, 0.7, 0.6, 0.8], confidence=0.9)  # t(0.95, 3 dof) = 2.353363
-    assert s["half_width"] == pytest.approx(2.353363435 * np.std([.5, .7, .6, .8], ddof=1) / 2)
-    one = od.mean_ci([0.4])
-    assert one["half_width"] is None and one["low"] is None  # one seed: no interval
-    fixed = od.mean_ci([0.4], deterministic=True)
-    assert fixed["low"] == fixed["high"] == 0.4
-
-
-def test_verdicts_and_claims():
-    a, b = od.mean_ci([0.8, 0.82, 0.81]), od.mean_ci([0.5, 0.52, 0.51])
-    assert od.compare(a, b) == "holds" and od.compare(b, a) == "does not hold"
-    assert od.compare(a, od.mean_ci([0.7, 0.9, 0.8])) == "inconclusive"  # overlapping
-    assert od.compare(a, od.mean_ci([0.3])) == "inconclusive"             # no interval
-    # seeds share their initial weights: overlapping intervals, consistent per-seed gains
-    hi, lo = od.mean_ci([0.62, 0.725, 0.83]), od.mean_ci([0.60, 0.70, 0.80])
-    assert hi["low"] < lo["high"]
-    assert od.compare(hi, lo) == "holds" and od.compare(lo, hi) == "does not hold"
-    # against a deterministic model (pixels) the seeded interval must clear its value
-    assert od.compare(a, od.mean_ci([0.85], deterministic=True)) == "does not hold"
-    assert od.compare(a, od.mean_ci([0.81], deterministic=True)) == "inconclusive"
-    assert od.combine(["holds", "holds"]) == "holds"
-    assert od.combine(["holds", "inconclusive"]) == "inconclusive"
-    assert od.combine(["holds", "does not hold"]) == "does not hold"
-    summary = {"knn-softmax/x": {"kml": a, "shaders": b, od.RANDOM: b,
-                                 od.PIXELS: od.mean_ci([0.9], deterministic=True)}}
-    claims = {c["name"]: c for c in od.check_claims(summary)}
-    assert claims["kml helps (kNN)"]["verdict"] == "holds"
-    assert claims["procedural > raw pixels (kNN)"]["verdict"] == "does not hold"
-    # shaders ties random init, and two processes are not in this run
-    assert claims["procedural > random init (kNN)"]["verdict"] == "inconclusive"
-    assert "kml-mixup" in claims["procedural > random init (kNN)"]["note"]
-    assert claims["NIGHTS above random init"]["verdict"] == "not tested"
-    from procmem.core.paths import REPO_ROOT
-
-    listed = (REPO_ROOT / "docs" / "results.md").read_text()
-    for c in od.CLAIMS:  # the table docs/results.md lists: sourced, about known models
-        assert f"| {c.name} | {c.statement} |" in listed
-        assert ("Baradad" in c.source or "Rodriguez" in c.source) and c.family in (
-            "knn", "linear", "nights", "camvid")
-        assert set(c.better + c.worse) <= set(od.PROCESSES + od.BASELINES)
 
 
 @pytest.fixture
@@ -114,15 +67,15 @@ def test_tiny_run_writes_intervals_and_verdicts_and_resumes(tmp_path, data_root,
                  "camvid/in-context-miou", "camvid/knn-miou"}
     assert set(m) == expected
     for metric in expected:
-        assert set(m[metric]) == {"shaders", "kml", od.RANDOM, od.PIXELS}
+        assert set(m[metric]) == {"shaders", "kml", cl.RANDOM, cl.PIXELS}
         s = m[metric]["kml"]
         assert s["n"] == 2 and s["low"] <= s["mean"] <= s["high"]
         assert s["half_width"] == pytest.approx(
             12.706204736 * np.std(s["values"], ddof=1) / math.sqrt(2), abs=1e-9)
-        assert m[metric][od.PIXELS]["deterministic"] and m[metric][od.PIXELS]["n"] == 1
-    assert m["knn-plurality/cifar10"][od.PIXELS]["mean"] > 0.5  # digits are easy in pixels
-    assert {c["name"] for c in r["claims"]} == {c.name for c in od.CLAIMS}
-    assert all(c["verdict"] in od.VERDICTS for c in r["claims"])
+        assert m[metric][cl.PIXELS]["deterministic"] and m[metric][cl.PIXELS]["n"] == 1
+    assert m["knn-plurality/cifar10"][cl.PIXELS]["mean"] > 0.5  # digits are easy in pixels
+    assert {c["name"] for c in r["claims"]} == {c.name for c in cl.CLAIMS}
+    assert all(c["verdict"] in cl.VERDICTS for c in r["claims"])
     assert {c["name"]: c["verdict"] for c in r["claims"]}["mixup helps kml (kNN)"] == "not tested"
     md = (out / "orderings.md").read_text()
     assert "95% CI" in md and "### knn-rank/cifar10" in md and "kml helps (kNN)" in md
@@ -141,6 +94,41 @@ def test_tiny_run_writes_intervals_and_verdicts_and_resumes(tmp_path, data_root,
     assert (out / "eval" / "s1" / "linear.json").stat().st_mtime_ns == results_before
     assert again["metrics"] == r["metrics"]
     assert "### Claims" in capsys.readouterr().out
+    # one resume file for the whole run, a stage per shard set, model and experiment
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*-state.json")) == [
+        "orderings-state.json"]
+    assert not list(out.rglob("orderings-timing.json")) and not list(out.rglob("orderings-done.json"))
+    stages = json.loads((out / "orderings-state.json").read_text())["stages"]
+    experiments = [f"eval/{d}/{e}" for d in ("s0", "s1", "pixels")
+                   for e in ("knn", "linear", "nights", "segment")]
+    assert sorted(stages) == sorted(["shards/shaders", "shards/kml", *experiments]
+                                    + [f"train/{p}-s{s}" for p in ("shaders", "kml") for s in (0, 1)])
+
+    # fewer images per class: the data's key changes, so every experiment (and nothing
+    # else) runs again, and the cached features of the old subset are not reused
+    i = argv.index("--per-class")
+    fewer = argv[:i + 1] + ["6"] + argv[i + 2:]
+    assert main(fewer) == 0
+    third = json.loads((out / "orderings.json").read_text())
+    assert all(t["skipped"] for t in third["training"]) and ckpt.stat().st_mtime_ns == before
+    assert (out / "eval" / "s1" / "linear.json").stat().st_mtime_ns != results_before
+    knn = json.loads((out / "eval" / "s0" / "knn.json").read_text())["results"]["kml"]["cifar10"]
+    assert knn["memory_size"] == 3 * 6  # three classes, six memory images each
+    changed = json.loads((out / "orderings-state.json").read_text())["stages"]
+    rerun = {n for n in stages if n.endswith(("/knn", "/linear"))}  # the classification sets
+    assert {n for n in stages if changed[n] != stages[n]} == rerun
+
+    # a run directory from before the one resume file: each model's record lay beside it
+    for t in third["training"]:
+        record = {k: v for k, v in t.items() if k != "skipped"}
+        (out / "train" / f"{t['process']}-s{t['seed']}" / "orderings-timing.json").write_text(
+            json.dumps(record))
+    (out / "orderings-state.json").unlink()
+    assert main(fewer) == 0  # its models and their records are taken over, not trained again
+    fourth = json.loads((out / "orderings.json").read_text())
+    assert ckpt.stat().st_mtime_ns == before
+    assert [dict(t, skipped=True) for t in fourth["training"]] == third["training"]
+    assert fourth["metrics"] == third["metrics"]
 
 
 def test_bad_options_are_named(tmp_path, data_root, capsys):
