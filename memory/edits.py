@@ -27,11 +27,14 @@ class Edits:
     """`add`, `select_ids` and `remove` of VisualMemory."""
 
     def add(self, vectors, labels, *, ids=None, sources: Sequence[str | None] | None = None,
-            label_names: dict[int, str] | None = None, fingerprint: str | None = None,
+            label_names: dict[int, str] | Sequence[str] | None = None,
+            fingerprint: str | None = None,
             note: dict | None = None) -> np.ndarray:
         """Add samples (or whole new classes: new labels need no training); returns their ids.
 
         One SQLite transaction: all items are committed, or none (bad input changes nothing).
+        `label_names` maps labels to class names: a dict, or a list whose i-th entry names
+        label i (as `list_image_folder` returns them).
         `note` (JSON-able) is kept in the edit log entry (e.g. which file a build came from).
         """
         self._need_open()
@@ -65,8 +68,10 @@ class Edits:
                         [None if s is None else str(s) for s in src], hashes, blobs,
                         [version] * n))
                 if label_names:
+                    names = label_names.items() if isinstance(label_names, dict) \
+                        else enumerate(label_names)
                     conn.executemany("INSERT OR REPLACE INTO label_names VALUES (?, ?)",
-                                     [(int(k), str(v)) for k, v in label_names.items()])
+                                     [(int(k), str(v)) for k, v in names])
                 self._set_meta("version", version)
                 self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
                 log_edit(conn, version, "add", n, {
