@@ -224,9 +224,9 @@ def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
 
     own = renderer is None
     if own:
-        from procmem.generators.render import Renderer
+        from procmem.generators.watchdog import SafeRenderer
 
-        renderer = Renderer(size=64)
+        renderer = SafeRenderer(size=64)  # a program that hangs is a failed rebuild, not a hang
     exact, changed = 0, []
     try:
         for where, meta_bytes, (ext, data) in kept:

@@ -103,7 +103,10 @@ def check_programs(programs: str) -> str:
         from procmem.shaders import registry
 
         if not registry.library():
-            raise FramePoolError("--programs library: the shader library is empty")
+            skipped = registry.problems()
+            why = f"; all {len(skipped)} files were skipped, first: {skipped[0]}" if skipped else ""
+            raise FramePoolError(f"--programs {programs}: the shader library has no usable "
+                                 f"program{why}")
     return programs
 
 

@@ -3,9 +3,12 @@
 `ProceduralStream` is a torch `IterableDataset` that makes the same processes' samples as
 `procmem generate` (the same `generators.samples.make_samples`: a frame pool of `pool_size`
 frames rendered at once, then the process), so the distribution is the shard path's.
-Each DataLoader worker creates its own EGL renderer lazily, inside the worker, on its first
-sample. Use `multiprocessing_context="spawn"` when the main process has created an EGL
-context (rendered anything): a worker forked after that hangs in Mesa. Worker w of rank r draws pool c from
+Each DataLoader worker creates its own renderer lazily, inside the worker, on its first
+sample: by default a `SafeRenderer`, whose render child has a deadline (a hanging program is
+skipped and logged, as in `procmem generate`) and ends with the worker. With
+`watchdog=False` the worker renders in its own EGL context; then use
+`multiprocessing_context="spawn"` when the main process has created an EGL context (rendered
+anything): a worker forked after that hangs in Mesa. Worker w of rank r draws pool c from
 `SeedSequence([seed, STREAM_TAG, r, w, c])`, so workers and ranks never repeat each other
 (and never repeat a shard set's `SeedSequence([seed, i])`); the rank is
 `torch.distributed.get_rank()` when a process group is initialised.
@@ -41,7 +44,7 @@ class ProceduralStream(_torch_dataset_base()):
                  pool_size: int = 256, programs: str | None = None,
                  frames_per_program: int = 8, options: ProcessOptions = ProcessOptions(),
                  num_images: int | None = None, transform: Callable | None = None,
-                 with_metadata: bool = True, watchdog: bool = False,
+                 with_metadata: bool = True, watchdog: bool = True,
                  rank: int | None = None, world_size: int | None = None):
         super().__init__()
         from procmem.generators.frames import default_programs
@@ -82,16 +85,6 @@ class ProceduralStream(_torch_dataset_base()):
     def renderer(self):
         """This process's renderer, created on first use (so inside the DataLoader worker)."""
         if self._renderer is None:
-            import multiprocessing
-
-            if self.watchdog and multiprocessing.current_process().daemon:
-                from procmem.generators.processes import ProcessError
-
-                raise ProcessError(
-                    "ProceduralStream(watchdog=True) cannot start its render child inside a "
-                    "DataLoader worker (a daemonic process); use watchdog=False there, or "
-                    "num_workers=0")
-
             self._renderer = new_renderer(self.config.res, self.watchdog)
         return self._renderer
 

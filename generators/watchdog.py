@@ -9,6 +9,8 @@ child. Frames come back through shared memory, not pickles.
 
 A `SafeRenderer` pickles as its settings, and a copy inherited by a multiprocessing 'fork'
 worker (a DataLoader worker) starts its own child on first use, leaving the parent's alone.
+The child ends when its owner dies, even a SIGKILLed one (`generators.lifeline`), so it may be
+started from a daemonic process (a DataLoader worker) too.
 
 Note: Mesa llvmpipe cuts any loop nest off after ~65535 iterations, so on CPU a runaway loop
 ends up slow rather than infinite; on GPU drivers it may truly hang. The deadline covers both.
@@ -28,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from procmem.core.errors import ProcmemError
+from procmem.generators import lifeline
 from procmem.generators.render import DEFAULT_CACHE_SIZE, Renderer, check_batch, parse_size
 from procmem.shaders.program import Program
 
@@ -64,8 +67,10 @@ class RenderCrash(RenderFailed):
     """The render child died (driver crash, out of memory) while rendering a program."""
 
 
-def _child(conn, size, cache_size, device_index) -> None:
-    """The child's loop: render requests into the named shared memory, reply with status."""
+def _child(conn, size, cache_size, device_index, parent_pid) -> None:
+    """The child's loop: render requests into the named shared memory, reply with status.
+    It ends with its parent (`lifeline`), even in the middle of a hanging render."""
+    lifeline.die_with_parent(parent_pid)
     renderer = Renderer(size=size, cache_size=cache_size, device_index=device_index)
     try:
         info = renderer.info
@@ -170,15 +175,15 @@ class SafeRenderer:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=_child, name="procmem-render",
-                           args=(child, self.size, self.cache_size, self.device_index),
-                           daemon=True)
+                           args=(child, self.size, self.cache_size, self.device_index,
+                                 os.getpid()), daemon=True)
         # The child needs only this module: hide __main__ so 'spawn' does not re-run the
         # caller's script in it (works without an `if __name__ == "__main__":` guard,
         # from stdin and from notebooks).
         main = sys.modules["__main__"]
         sys.modules["__main__"] = types.ModuleType("__main__")
         try:
-            proc.start()
+            lifeline.start(proc)
         finally:
             sys.modules["__main__"] = main
         child.close()

@@ -2,17 +2,22 @@
 
 Library programs are files `shaders/library/<family>/<name>.glsl` whose first comment
 lines carry metadata (`// family: ...`, `// tags: a, b`, `// description: ...`).
-Generated programs are made on demand from their id `gen/<version>/<seed>`.
+Generated programs are made on demand from their id `gen/<version>/<seed>`. A library file
+that is malformed is skipped and reported (`problems()`), never fatal to the rest.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from procmem.shaders.program import Program, ProgramError, check
 
+log = logging.getLogger("procmem.shaders")
 _META = re.compile(r"^//\s*(\w+)\s*:\s*(.*)$")
 
 
@@ -36,19 +41,57 @@ def _parse(program_id: str, family: str, text: str) -> Program:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def library() -> tuple[Program, ...]:
-    """Every hand-written program, sorted by id."""
-    root = resources.files("procmem.shaders").joinpath("library")
-    programs = []
+LIBRARY_ROOT = None
+"""The library folder; None is the one installed with procmem. A test points it at a
+temporary folder (a hanging or malformed program) to check the paths that load it."""
+
+
+@dataclass(frozen=True)
+class Library:
+    """The programs of a library folder that loaded, and the problem of each file that did not
+    (by the id it would have had)."""
+
+    programs: tuple[Program, ...]
+    skipped: dict[str, str]
+
+
+def _root():
+    if LIBRARY_ROOT is not None:
+        return Path(LIBRARY_ROOT)
+    return resources.files("procmem.shaders").joinpath("library")
+
+
+@functools.lru_cache(maxsize=None)
+def load(root) -> Library:
+    """Every `<family>/<name>.glsl` under `root`, sorted by id. A file that cannot be read or
+    fails `program.check` is skipped and named with its problem (logged once per process),
+    so one bad file never takes the other programs down."""
+    programs, skipped = [], {}
     for family_dir in sorted(root.iterdir(), key=lambda p: p.name):
         if not family_dir.is_dir():
             continue
         for f in sorted(family_dir.iterdir(), key=lambda p: p.name):
-            if f.name.endswith(".glsl"):
-                pid = f"lib/{family_dir.name}/{f.name[:-5]}"
-                programs.append(check(_parse(pid, family_dir.name, f.read_text())))
-    return tuple(programs)
+            if not f.name.endswith(".glsl"):
+                continue
+            pid = f"lib/{family_dir.name}/{f.name[:-5]}"
+            try:
+                programs.append(check(_parse(pid, family_dir.name, f.read_text(encoding="utf-8"))))
+            except (ProgramError, OSError, UnicodeDecodeError) as e:
+                skipped[pid] = (f"{f}: {e}; fix the file or remove it (skipped, the other "
+                                "library programs load)")
+    for problem in skipped.values():
+        log.warning("skipped library program %s", problem)
+    return Library(tuple(programs), skipped)
+
+
+def library() -> tuple[Program, ...]:
+    """Every hand-written program that loaded, sorted by id."""
+    return load(_root()).programs
+
+
+def problems() -> list[str]:
+    """The library files that were skipped, each with its problem and the fix."""
+    return list(load(_root()).skipped.values())
 
 
 def families() -> list[str]:
@@ -68,6 +111,9 @@ def get(program_id: str) -> Program:
     for p in library():
         if p.id == program_id:
             return p
+    skipped = load(_root()).skipped.get(program_id)
+    if skipped is not None:
+        raise ProgramError(f"library program {program_id} was skipped: {skipped}")
     raise ProgramError(
         f"no program {program_id!r}; `procmem shaders list` shows the library's ids"
     )

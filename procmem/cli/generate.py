@@ -155,10 +155,10 @@ def run_explain(args) -> int:
     import numpy as np
 
     from procmem.generators import provenance, shards, sheet
-    from procmem.generators.render import Renderer
+    from procmem.generators.watchdog import SafeRenderer
 
     rows, mismatched = [], 0
-    with Renderer(size=64) as renderer:
+    with SafeRenderer(size=64) as renderer:
         for img, meta in shards.iter_images(args.dir, args.images):
             try:
                 rebuilt, steps = provenance.rebuild(meta, renderer)

@@ -69,10 +69,18 @@ def register(sub) -> None:
     q.set_defaults(func=cmd_sheet)
 
 
-def cmd_list(args) -> int:
+def _registry():
+    """The program registry, with its warnings (a skipped library file) on stderr, once."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="procmem: %(message)s")
     from procmem.shaders import registry
 
-    progs = registry.select(args.family)
+    return registry
+
+
+def cmd_list(args) -> int:
+    progs = _registry().select(args.family)
     width = max(len(p.id) for p in progs)
     fam = max(len(p.family) for p in progs)
     for p in progs:
@@ -81,26 +89,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from procmem.shaders import registry
-
-    p = registry.get(args.id)
+    p = _registry().get(args.id)
     print(f"id: {p.id}\nfamily: {p.family}\ntags: {', '.join(p.tags)}")
     if p.description:
         print(f"description: {p.description}")
     print()
     print(p.source.rstrip())
     return 0
-
-
-def _renderer_for(programs, size):
-    """A plain Renderer for the trusted library; a watchdog SafeRenderer for generated code."""
-    if any(p.id.startswith("gen/") for p in programs):
-        from procmem.generators.watchdog import SafeRenderer
-
-        return SafeRenderer(size=size)
-    from procmem.generators.render import Renderer
-
-    return Renderer(size=size)
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -113,11 +108,11 @@ def _check_positive(name: str, value: int) -> None:
 def cmd_render(args) -> int:
     from procmem.generators.render import random_params
     from procmem.generators.sheet import save_png
-    from procmem.shaders import registry
+    from procmem.generators.watchdog import SafeRenderer
 
     _check_positive("--res", args.res)
-    program = registry.get(args.id)
-    renderer = _renderer_for([program], args.res)
+    program = _registry().get(args.id)
+    renderer = SafeRenderer(size=args.res)  # every program, library ones too, has a deadline
     try:
         frame = renderer.render(program, [args.time], random_params(args.seed, 1))[0]
     finally:
@@ -129,8 +124,8 @@ def cmd_render(args) -> int:
 
 def _programs(args):
     from procmem.core.errors import ProcmemError
-    from procmem.shaders import registry
 
+    registry = _registry()
     if args.generated is None:
         return registry.select(args.family)
     _check_positive("--generated", args.generated)
@@ -144,13 +139,14 @@ def _programs(args):
 
 def cmd_sheet(args) -> int:
     from procmem.generators.sheet import SheetWindow, render_program_sheet, save_png
+    from procmem.generators.watchdog import SafeRenderer
 
     _check_positive("--frames", args.frames)
     _check_positive("--res", args.res)
     programs = _programs(args)
     window = SheetWindow(title=f"procmem shaders sheet ({len(programs)} programs)") \
         if args.window else None
-    renderer = _renderer_for(programs, args.res)
+    renderer = SafeRenderer(size=args.res)
     try:
         sheet, failures = render_program_sheet(
             renderer, programs, per_program=args.frames, size=args.res, seed=args.seed,

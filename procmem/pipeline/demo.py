@@ -47,10 +47,10 @@ def library_stage(out: Path, size: int, frames: int) -> Stage:
     path = out / "pictures" / "data-library.png"
 
     def run(done, previous):
-        from procmem.generators.render import Renderer
         from procmem.generators.sheet import render_program_sheet, save_png
+        from procmem.generators.watchdog import SafeRenderer
 
-        with Renderer(size=size) as renderer:
+        with SafeRenderer(size=size) as renderer:  # library programs get the deadline too
             sheet, failures = render_program_sheet(renderer, programs, per_program=frames,
                                                    size=size, seed=0)
             gl = renderer.info["GL_RENDERER"]
