@@ -4,18 +4,21 @@ This module schedules shards; it makes none of their content. Shard i is a pure 
 (config, i): its samples come from `generators.samples` with seed `SeedSequence([seed, i])`
 (the frame pool rendered once, then the process), and `generators.shards` encodes them and
 writes the tar atomically. Complete shards (listed in the manifest, file present with the
-recorded size) are skipped on a rerun, so a killed job is resumed by running the same
-command again; disjoint ranges can run as separate processes (a Slurm array task or Ray
-task per shard) into the same directory.
+recorded size and sha256, re-hashed) are skipped on a rerun, so a killed job is resumed by
+running the same command again, and a corrupted shard is remade; disjoint ranges can run as
+separate processes (a Slurm array task or Ray task per shard) into the same directory.
 
 Workers are spawned processes (never forked after EGL initialisation), each owning one
 renderer (a `SafeRenderer` with a deadline by default, so a hanging program is skipped).
+Workers and render children end with the job's process (`generators.lifeline`), and a worker
+publishes nothing once it is gone.
 With one worker and a SafeRenderer, the next shard's pool is rendered (in the renderer's
 child) while the current shard is processed, encoded and written.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field, fields
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from procmem.generators import lifeline
 from procmem.generators import processes as pr
 from procmem.generators import shards as sh
 from procmem.generators.samples import (
@@ -34,6 +38,8 @@ from procmem.generators.samples import (
     new_renderer,
     samples_from_pool,
 )
+
+logger = logging.getLogger("procmem.generators")
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,11 @@ def make_shard(cfg: GenerateConfig, i: int, out: Path, renderer,
     t = time.perf_counter()
     samples = sh.encode_samples(i, images, metas, cfg.seed, cfg.format, cfg.quality)
     t2 = time.perf_counter()
-    entry = sh.write_shard(out / sh.shard_name(cfg.process, i), samples)
+    name = sh.shard_name(cfg.process, i)
+    entry = sh.write_shard(out / name, samples,
+                           before_publish=lambda: lifeline.ensure_parent(f"shard {name}"))
     entry["index"] = i
+    lifeline.ensure_parent(f"the manifest entry of {name}")
     sh.record_shard(out, cfg.to_json(), entry)
     timing.encode += t2 - t
     timing.write += time.perf_counter() - t2
@@ -143,7 +152,15 @@ def make_shards_prefetching(cfg: GenerateConfig, todo: list[int], out: Path, ren
 _WORKER: dict = {}
 
 
-def _worker_init(res: int, watchdog: bool) -> None:
+def _worker_init(res: int, watchdog: bool, parent_pid: int, library_root) -> None:
+    """A pool worker ends with the job's process (and its render child with it): a SIGKILLed
+    job leaves no writer behind (`generators.lifeline`). It draws from the job's library
+    folder, whose skipped files the job has reported already."""
+    lifeline.die_with_parent(parent_pid)
+    from procmem.shaders import registry
+
+    registry.LIBRARY_ROOT = library_root
+    logging.getLogger("procmem.shaders").setLevel(logging.ERROR)
     _WORKER["renderer"] = new_renderer(res, watchdog)
 
 
@@ -157,6 +174,8 @@ class Summary:
 
     made: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    damaged: list = field(default_factory=list)
+    swept: int = 0
     wall_s: float = 0.0
     timing: Timing = field(default_factory=Timing)
 
@@ -180,17 +199,29 @@ class Summary:
             f"failed programs (skipped): {len(failed)}" + (f": {', '.join(failed)}"
                                                            if failed else ""),
         ]
+        if self.damaged:
+            lines.append(f"remade {len(self.damaged)} listed shards that no longer matched the "
+                         f"manifest: {'; '.join(self.damaged)}")
+        if self.swept:
+            lines.append(f"removed {self.swept} temporaries left by killed writers")
         return "\n".join(lines)
 
 
-def complete_shards(out: Path) -> set[int]:
-    """Indices of shards listed in the manifest whose tar is present with the listed size."""
+def complete_shards(out: Path, indices=None, damaged: list[str] | None = None) -> set[int]:
+    """Indices (among `indices`, default all) of the shards listed in the manifest whose tar is
+    present with the listed sha256. Each tar is re-hashed, so a corrupted one is remade rather
+    than skipped; `damaged` collects a line for each listed shard that no longer is."""
     m = sh.read_manifest(out)
+    wanted = None if indices is None else set(indices)
     done = set()
     for e in (m or {}).get("shards", []):
-        p = out / e["name"]
-        if p.exists() and p.stat().st_size == e.get("bytes"):
+        if wanted is not None and e["index"] not in wanted:
+            continue
+        problem = sh.shard_problem(out / e["name"], e)
+        if problem is None:
             done.add(e["index"])
+        elif damaged is not None:
+            damaged.append(f"{e['name']}: {problem}")
     return done
 
 
@@ -210,10 +241,18 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
         raise GenerateError(f"shards {shards.start}:{shards.stop} outside 0:{cfg.num_shards}")
     out = Path(out)
     sh.open_manifest(out, cfg.to_json())
-    done = complete_shards(out)
+    damaged: list[str] = []
+    done = complete_shards(out, shards, damaged)
     todo = [i for i in shards if i not in done]
-    sh.remove_stale_temporaries(out, [sh.shard_name(cfg.process, i) for i in todo])
-    summary = Summary(skipped=[i for i in shards if i in done])
+    for i in todo:
+        if (out / sh.shard_name(cfg.process, i)).is_dir():
+            raise GenerateError(f"{out / sh.shard_name(cfg.process, i)} is a directory where "
+                                f"shard {i} belongs: move it away, then rerun")
+    summary = Summary(skipped=[i for i in shards if i in done], damaged=damaged,
+                      swept=sh.remove_stale_temporaries(
+                          out, [sh.shard_name(cfg.process, i) for i in todo]))
+    for line in damaged:
+        logger.warning("remaking %s", line)
     from procmem.core.progress import progress as progress_bar
 
     bar = progress_bar(total=sum(cfg.shard_count(i) for i in todo), unit="img", disable=not progress,
@@ -247,9 +286,12 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
+            from procmem.shaders import registry
+
             with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn"),
                                      initializer=_worker_init,
-                                     initargs=(cfg.res, watchdog)) as ex:
+                                     initargs=(cfg.res, watchdog, os.getpid(),
+                                               registry.LIBRARY_ROOT)) as ex:
                 futures = [ex.submit(_worker_shard, cfg, i, str(out)) for i in todo]
                 try:
                     for f in as_completed(futures):

@@ -26,12 +26,12 @@ import struct
 import tarfile
 import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from procmem import __version__
-from procmem.core.atomic import atomic_open, atomic_write_json
+from procmem.core.atomic import atomic_open, atomic_write_json, sweep_temporaries
 from procmem.core.errors import ProcmemError
 from procmem.core.hashing import sha256_file
 
@@ -124,11 +124,16 @@ def tar_bytes_to(f, samples: list[tuple[str, dict[str, bytes]]]) -> None:
                 tar.addfile(info, io.BytesIO(data))
 
 
-def write_shard(path: str | os.PathLike, samples: list[tuple[str, dict[str, bytes]]]) -> dict:
-    """Write a shard tar atomically (temporary name, fsync, rename); return its manifest entry."""
+def write_shard(path: str | os.PathLike, samples: list[tuple[str, dict[str, bytes]]],
+                before_publish: Callable[[], None] | None = None) -> dict:
+    """Write a shard tar atomically (temporary name, fsync, rename); return its manifest entry.
+    `before_publish()` runs just before the rename; if it raises, the temporary goes and
+    nothing is published (a worker whose job died)."""
     path = Path(path)
     with atomic_open(path, "wb") as f:
         tar_bytes_to(f, samples)
+        if before_publish is not None:
+            before_publish()
     _readable(path)
     return {"name": path.name, "count": len(samples), "sha256": sha256_file(path),
             "bytes": path.stat().st_size}
@@ -166,7 +171,12 @@ def manifest_lock(directory: Path):
     """Exclusive lock on the directory's manifest, held across read-modify-write."""
     import fcntl
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "it is a file" if directory.is_file() else e.strerror
+        raise ShardError(f"cannot use {directory} as a shard directory ({why}): give --out a "
+                         "directory, new or made by `procmem generate`") from None
     with open(directory / LOCK, "a+") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
@@ -181,8 +191,11 @@ def read_manifest(directory: str | os.PathLike) -> dict | None:
     if not path.exists():
         return None
     try:
-        m = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        m = json.loads(path.read_bytes())
+    except OSError as e:
+        raise ShardError(f"{path} cannot be read ({e.strerror}); it must be the shard set's "
+                         "manifest file: move it away and rerun to rebuild it") from None
+    except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
         raise ShardError(f"{path} is not valid JSON ({e}); remove it and rerun to rebuild it")
     if m.get("format") != FORMAT:
         raise ShardError(f"{path} is not a procmem shard manifest (format {m.get('format')!r})")
@@ -242,9 +255,7 @@ def open_manifest(directory: str | os.PathLike, config: dict) -> dict:
     directory = Path(directory)
     with manifest_lock(directory):
         # writers hold the lock while writing the manifest, so a temporary one here is stale
-        for tmp in directory.glob(f".{MANIFEST}.*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        sweep_temporaries(directory / MANIFEST)
         m = read_manifest(directory)
         if m is None:
             m = {"format": FORMAT, "procmem_version": __version__, "config": config,
@@ -270,14 +281,26 @@ def record_shard(directory: str | os.PathLike, config: dict, entry: dict) -> Non
 
 
 def remove_stale_temporaries(directory: Path, names: list[str]) -> int:
-    """Delete temporary files left by a killed writer of these shard names; return how many."""
-    removed = 0
-    for name in names:
-        for tmp in directory.glob(f".{name}.*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-                removed += 1
-    return removed
+    """Delete the temporaries killed writers of these shard names left; return how many.
+    Only these names: other processes may be writing other shards of the set right now."""
+    return sum(sweep_temporaries(directory / name) for name in names)
+
+
+def shard_problem(path: Path, entry: dict) -> str | None:
+    """Why the tar at `path` is not the one its manifest entry lists (None when it is): it is
+    missing, not a file, unreadable, or its sha256 differs (re-hashed every time)."""
+    try:
+        if not path.exists():
+            return "missing (listed in the manifest)"
+        if not path.is_file():
+            return "not a file (remove it)"
+        digest = sha256_file(path)
+    except OSError as e:
+        return f"unreadable ({e.strerror or e})"
+    if digest != entry["sha256"]:
+        return (f"sha256 {digest[:12]}... differs from the manifest's {entry['sha256'][:12]}... "
+                "(corrupted or replaced)")
+    return None
 
 
 # --- verification -----------------------------------------------------------------------------
@@ -303,13 +326,11 @@ def verify(directory: str | os.PathLike, progress: bool = False) -> tuple[list[s
     listed = {e["name"] for e in m["shards"]}
     for e in entries:
         path = directory / e["name"]
-        if not path.exists():
-            problems.append(f"{e['name']}: missing (listed in the manifest)")
-            continue
-        digest = sha256_file(path)
-        if digest != e["sha256"]:
-            problems.append(f"{e['name']}: sha256 {digest[:12]}... differs from the manifest's "
-                            f"{e['sha256'][:12]}... (corrupted or replaced)")
+        problem = shard_problem(path, e)
+        if problem is not None:
+            problems.append(f"{e['name']}: {problem}")
+            if not problem.startswith("sha256"):
+                continue
         count = 0
         try:
             for key, members in read_shard(path):
