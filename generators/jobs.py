@@ -285,6 +285,7 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
         else:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
 
             from procmem.shaders import registry
 
@@ -296,6 +297,11 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
                 try:
                     for f in as_completed(futures):
                         finish(*f.result())
+                except BrokenProcessPool:
+                    raise GenerateError(
+                        f"a worker process died (killed, or out of memory) after {len(summary.made)} "
+                        f"of {len(todo)} shards; the complete shards are on disk: rerun the same "
+                        "command to make the rest") from None
                 except BaseException:
                     ex.shutdown(wait=True, cancel_futures=True)  # stop at the first failure
                     raise

@@ -177,7 +177,12 @@ def manifest_lock(directory: Path):
         why = "it is a file" if directory.is_file() else e.strerror
         raise ShardError(f"cannot use {directory} as a shard directory ({why}): give --out a "
                          "directory, new or made by `procmem generate`") from None
-    with open(directory / LOCK, "a+") as f:
+    try:
+        f = open(directory / LOCK, "a+")
+    except OSError as e:
+        raise ShardError(f"cannot open the lock file {directory / LOCK} ({e.strerror}): it must "
+                         "be a plain file; move it away and rerun") from None
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield

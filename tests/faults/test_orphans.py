@@ -21,45 +21,11 @@ import pytest
 from procmem.generators import jobs
 from procmem.generators import shards as sh
 from procmem.generators.lifeline import ParentGone
+from tests.faults.proctree import REPO, gone, listing, marked, parent_of, start, state, visible
 
-REPO = Path(__file__).resolve().parents[2]
-MARK = "PROCMEM_TEST_TREE"
 # 24 shards of 4 images at 32 px: ~8 s with two workers here, long enough to kill mid-way
 JOB = ["generate", "--process", "kml-mixup", "--images", "96", "--res", "32", "--shard-size", "4",
        "--programs", "library", "--frames-per-program", "4", "--seed", "5"]
-
-
-def _state(pid: str) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def marked(tag: str) -> list[int]:
-    """Live (not zombie) processes whose environment carries MARK=tag."""
-    found, needle = [], f"{MARK}={tag}".encode()
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        if needle in env and _state(pid) not in (None, "Z"):
-            found.append(int(pid))
-    return found
-
-
-def listing(d: Path) -> dict:
-    """Every file, temporaries included: name -> (size, mtime)."""
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in d.iterdir()}
-
-
-def start(args: list[str], tag: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO), **{MARK: tag})
-    return subprocess.Popen([sys.executable, "-m", "procmem", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wait_for_first_shard(out: Path, p: subprocess.Popen, timeout: float = 120) -> None:
@@ -85,14 +51,14 @@ def test_sigkill_of_the_parent_ends_its_tree_and_its_writes(tmp_path, workers):
     assert len(tree) >= (5 if workers == "2" else 2), tree
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    at_kill = listing(out)
+    published = visible(out)  # shards and manifest: nothing may be published from now on
     assert len(sh.read_manifest(out)["shards"]) < 24, "the job finished before the kill"
-    deadline = time.time() + 5
-    while marked(tag) and time.time() < deadline:
-        time.sleep(0.05)
-    assert marked(tag) == [], "processes of the killed job's tree are still alive"
+    assert gone(tag), "processes of the killed job's tree are still alive"
+    # a write(2) under way when the signal came may complete; after that nothing moves
+    at_death = listing(out)
     time.sleep(2)
-    assert listing(out) == at_kill, "files changed after the parent's death"
+    assert listing(out) == at_death, "files changed after the job's tree died"
+    assert visible(out) == published, "a shard or manifest entry appeared after the kill"
     # the rerun sweeps the killed writers' temporaries and finishes a set that verifies
     res = subprocess.run([sys.executable, "-m", "procmem", *JOB, "--workers", workers,
                           "--out", str(out), "--quiet"], cwd=REPO, capture_output=True,
@@ -100,6 +66,31 @@ def test_sigkill_of_the_parent_ends_its_tree_and_its_writes(tmp_path, workers):
     assert res.returncode == 0, res.stderr
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
     assert sh.verify(out)[0] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_worker_fails_the_job_with_a_clear_error_and_the_rerun_resumes(tmp_path):
+    out, tag = tmp_path / "shards", uuid.uuid4().hex
+    p = start([*JOB, "--workers", "2", "--out", str(out)], tag, stderr=subprocess.PIPE)
+    wait_for_first_shard(out, p)
+    workers = [q for q in marked(tag) if parent_of(q) == p.pid and marked_render_parent(q, tag)]
+    assert workers, "no pool worker found"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 2, err
+    assert "a worker process died (killed, or out of memory)" in err and "rerun the same" in err
+    assert "Traceback" not in err
+    assert gone(tag)
+    res = subprocess.run([sys.executable, "-m", "procmem", *JOB, "--workers", "2",
+                          "--out", str(out), "--quiet"], cwd=REPO, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert sh.verify(out) == ([], 96)
+
+
+def marked_render_parent(pid: int, tag: str) -> bool:
+    """A pool worker is the parent of a render child (the resource tracker has none)."""
+    return any(parent_of(q) == pid for q in marked(tag))
 
 
 CHILD = """
@@ -127,13 +118,13 @@ def test_die_with_parent_ends_a_child_whose_parent_is_killed(how):
     parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD, how], stdout=subprocess.PIPE,
                               text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     child = parent.stdout.readline().strip()
-    assert _state(child) not in (None, "Z")
+    assert state(child) not in (None, "Z")
     parent.kill()
     parent.wait()
     deadline = time.time() + 5
-    while _state(child) not in (None, "Z") and time.time() < deadline:
+    while state(child) not in (None, "Z") and time.time() < deadline:
         time.sleep(0.02)
-    assert _state(child) in (None, "Z")
+    assert state(child) in (None, "Z")
 
 
 def test_a_worker_whose_parent_is_gone_publishes_nothing(tmp_path, renderer, monkeypatch):

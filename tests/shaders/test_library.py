@@ -214,3 +214,8 @@ def test_hex_cell_finds_the_nearest_lattice_centre(renderer):
                          "length(p - h.zw - h.xy), 1.0);")
     assert c[..., 0].max() <= 1.5 / 3 ** 0.5 + 2 / 255
     assert c[..., 1].max() < 0.05 and c[..., 2].max() < 0.01
+
+
+def test_the_installed_library_skips_no_file():
+    """The registry skips a malformed file so the rest still loads; the shipped library has none."""
+    assert registry.problems() == []
