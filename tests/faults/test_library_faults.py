@@ -14,24 +14,21 @@ import pytest
 
 from procmem.cli import main
 from procmem.generators import frames
-from procmem.generators.watchdog import BASE_TIMEOUT, SafeRenderer
+from procmem.generators.watchdog import SafeRenderer
 from procmem.shaders import registry
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = "// family: test\n// tags: test, fault\n// description: {}\n"
-# Loop bounds of at least 60000 that the compiler cannot know: llvmpipe caps each loop nest at
-# ~65535 iterations, ~10 s for a 256 px frame here, so three nests take ~30 s, far past the
-# default deadline; on a GPU they would hang for good.
-HANG = HEADER.format("three loop nests that never end in time") + """
+# Loop bounds the compiler cannot know (at least 60000, from a uniform): on a GPU this never
+# ends; llvmpipe cuts loops off after ~65535 iterations, which still leaves ~3.5 s per 64x64
+# pixels on 2 cores here, so a 768 px frame takes ~8 minutes (about 1 minute on 16 cores)
+# against a 12.25 s deadline, and a 256 px frame ~1 minute against 1.5 s.
+HANG = HEADER.format("a loop nest that never ends in time") + """
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float x = fragCoord.x + iTime;
     int n = int(60000.0 + P(0));
     for (int i = 0; i < n; i++) { for (int j = 0; j < n; j++) {
         x = fract(sin(x * 1.37 + P(1)) * 43758.5); } }
-    for (int i = 0; i < n; i++) { for (int j = 0; j < n; j++) {
-        x = fract(sin(x * 1.39 + P(2)) * 43758.5); } }
-    for (int i = 0; i < n; i++) { for (int j = 0; j < n; j++) {
-        x = fract(sin(x * 1.41 + P(3)) * 43758.5); } }
     fragColor = vec4(x, P(4), P(5), 1.0);
 }
 """
@@ -71,22 +68,22 @@ def test_a_hanging_library_program_ends_with_render_timeout_within_the_deadline(
     library(hang=HANG, good=GOOD)
     out = tmp_path / "hang.png"
     start = time.monotonic()
-    assert main(["shaders", "render", "lib/test/hang", "--out", str(out)]) == 2
+    assert main(["shaders", "render", "lib/test/hang", "--out", str(out), "--res", "768"]) == 2
     took = time.monotonic() - start
     err = capsys.readouterr().err
-    assert "program lib/test/hang did not finish rendering within" in err
-    # the deadline (10.25 s for one 256 px frame) plus the render child's start, not ~30 s
-    assert took < BASE_TIMEOUT + 8, took
+    assert "program lib/test/hang did not finish rendering within 12." in err
+    # the deadline (12.25 s for one 768 px frame) plus the render child's start, not minutes
+    assert took < SafeRenderer(768).deadline(1, (768, 768)) + 8, took
     assert not out.exists()
 
 
 def test_the_frame_pool_skips_a_hanging_library_program_and_names_it(library):
     library(hang=HANG, good=GOOD)
-    # seed 1 draws the hanging program once (~8 s at 128 px): one 1.5 s deadline, one restart
-    with SafeRenderer(size=128, base_timeout=1.5, per_image_timeout=0.0) as r:
-        pool, specs, stats = frames.render_pool(r, 12, 128, np.random.default_rng(1), "library",
+    # seed 1 draws the hanging program once: one 1.5 s deadline, one restart of the child
+    with SafeRenderer(size=256, base_timeout=1.5, per_image_timeout=0.0) as r:
+        pool, specs, stats = frames.render_pool(r, 12, 256, np.random.default_rng(1), "library",
                                                 frames_per_program=4)
-    assert {s.program for s in specs} == {"lib/test/good"} and pool.shape == (12, 128, 128, 3)
+    assert {s.program for s in specs} == {"lib/test/good"} and pool.shape == (12, 256, 256, 3)
     failed = {f["program"] for f in stats.failed_programs}
     assert failed == {"lib/test/hang"}
     assert all("did not finish rendering" in f["error"] for f in stats.failed_programs)
