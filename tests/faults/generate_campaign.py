@@ -29,6 +29,28 @@ JOB = ["generate", "--process", "kml-mixup", "--images", "48", "--res", "32", "-
        "--programs", "library", "--frames-per-program", "4", "--seed", "9", "--quiet"]
 
 
+# multiprocessing's own traceback of a child whose parent died while handing it its start data,
+# before any procmem code runs in it: noise on stderr, not a fault (the child exits at once)
+SPAWN_EOF_LAST = "EOFError: Ran out of input"
+notes: list[str] = []
+
+
+def spawn_eof(err: str) -> str:
+    """The spawn bootstrap's traceback in `err`, or "" (see SPAWN_EOF_LAST)."""
+    start = err.rfind("Traceback (most recent call last):", 0, err.find(SPAWN_EOF_LAST))
+    if SPAWN_EOF_LAST not in err or start < 0 or "multiprocessing/spawn.py" not in err[start:]:
+        return ""
+    return err[start:err.find(SPAWN_EOF_LAST) + len(SPAWN_EOF_LAST)]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def run_job(out: Path, workers: int) -> float:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "procmem", *JOB, "--workers", str(workers),
@@ -45,11 +67,10 @@ def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict
         p.communicate()
         return "late"  # the job ended before the kill: not a trial
     victim = p.pid
-    while scenario == "worker" and victim == p.pid:  # a worker whose render child is up
-        ready = [q for q in marked(tag) if parent_of(q) == p.pid
-                 and any(parent_of(r) == q for r in marked(tag))]
-        if ready:
-            victim = ready[0]
+    while scenario == "worker" and victim == p.pid:  # a pool worker (not the resource tracker)
+        pool = [q for q in marked(tag) if parent_of(q) == p.pid and b"spawn_main" in cmdline(q)]
+        if pool:
+            victim = pool[0]
         elif p.poll() is not None:
             p.communicate()
             return "late"
@@ -64,9 +85,14 @@ def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict
         return "files changed after the tree died"
     if scenario != "worker" and (visible(out) if out.exists() else {}) != published:
         return "a shard or manifest entry appeared after the parent's death"
-    if scenario == "worker" and p.returncode != 0 and ("Traceback" in err or
-                                                       "a worker process died" not in err):
-        return f"killed worker: unclear error (exit {p.returncode}): {err.strip()[-300:]}"
+    if scenario == "worker" and p.returncode != 0:
+        noise = spawn_eof(err)
+        rest = err.replace(noise, "") if noise else err
+        if "a worker process died" not in rest or "Traceback" in rest:
+            return f"killed worker: unclear error (exit {p.returncode}): {err.strip()[-300:]}"
+        if noise:
+            notes.append(f"{scenario}: a render child killed while it started printed "
+                         "multiprocessing's EOFError traceback")
     run_job(out, workers)
     if any(n.endswith(".tmp") for n in (x.name for x in out.iterdir())):
         return "temporaries left after the rerun"
@@ -80,10 +106,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=20, help="kills per scenario (default 20)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    ap.add_argument("--only", choices=["parent-1", "parent-2", "worker"], action="append",
+                    help="run only these scenarios (default all)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    scenarios = [("parent, 1 worker", "parent", 1), ("parent, 2 workers", "parent", 2),
-                 ("one pool worker of 2", "worker", 2)]
+    scenarios = [("parent, 1 worker", "parent", 1, "parent-1"),
+                 ("parent, 2 workers", "parent", 2, "parent-2"),
+                 ("one pool worker of 2", "worker", 2, "worker")]
+    scenarios = [s[:3] for s in scenarios if not args.only or s[3] in args.only]
     rows, failures = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -113,6 +143,8 @@ def main() -> None:
         print("| " + " | ".join(str(c) for c in r) + " |")
     for f in failures:
         print(f"failed: {f}")
+    for n in sorted(set(notes)):
+        print(f"note ({notes.count(n)} trials): {n}")
     sys.exit(1 if failures else 0)
 
 
