@@ -331,8 +331,8 @@ class Trainer:
                 loss_value, vals = self.train_step(crops)
                 now = time.perf_counter()
                 step_time, t_prev = now - t_prev, now
-                bar.update(1)
                 bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{vals['lr']:.2e}")
+                bar.update(1)  # after the postfix: a plain line carries this step's loss
                 if log is not None and (self.step % every_log == 0 or self.step == self.total):
                     log.log(self.step, {"loss": loss_value, **vals, "epoch": self.epoch,
                                         "img_per_s": cfg["optim"]["batch_size"] / step_time,

@@ -94,8 +94,9 @@ def register(sub) -> None:
                                    "(the teacher's CLS token, preprocessing included) saved as "
                                    "npz: features, labels, paths, label_names, fingerprint.")
     e.add_argument("--model", required=True,
-                   help="encoder NAME (NAME.safetensors + NAME.json), or random:<arch>:<size>:<seed> "
-                        "for an untrained baseline")
+                   help="encoder spec: procmem:NAME (NAME.safetensors + NAME.json, or just NAME), "
+                        "timm:ARCH:FILE, dino:FILE, moco:FILE, random:<arch>:<size>:<seed> for an "
+                        "untrained baseline, or pixels (README, Encoders)")
     e.add_argument("--data", required=True, help="ImageFolder root: one subfolder per class")
     e.add_argument("--out", required=True, help="output .npz")
     e.add_argument("--batch-size", type=int, default=64)
