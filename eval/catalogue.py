@@ -116,7 +116,7 @@ def load_classification(spec: str, root=None, query_fraction: float = 0.2, seed:
                         ) -> tuple[LabelledImages, LabelledImages]:
     """A (memory, query) pair (module docstring); `limit_per_class` caps the memory side per
     class (queries: a quarter of it), choosing before any image is decoded; `size` resizes."""
-    from procmem.encoder.images import resize_images
+    from procmem.eval.datasets import resize_set
 
     path, name = find(spec, root)
     kind, path = kind_of(path)
@@ -130,7 +130,7 @@ def load_classification(spec: str, root=None, query_fraction: float = 0.2, seed:
             mem = mem.subset(per_class_subset(mem.labels, limit_per_class, seed))
             qry = qry.subset(per_class_subset(qry.labels, q_limit, seed))
         if size is not None:
-            mem.images, qry.images = resize_images(mem.images, size), resize_images(qry.images, size)
+            mem.images, qry.images = resize_set(mem.images, size), resize_set(qry.images, size)
     elif kind == "split":
         query_split = "val" if _is_image_folder(path / "val") else "test"
         mem, qry = (_read_split(path / s, lim, seed, size, name, root)

@@ -138,12 +138,15 @@ def sklearn_digits(rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_rgb(path: Path, size) -> np.ndarray:
-    """uint8 [H, W, 3] of one file (`read_rgb`), resized when `size` is set."""
+    """uint8 [H, W, 3] of one file (`read_rgb`), resized when `size` (an int, (H, W) or a
+    PIL image -> PIL image callable) is set."""
     from PIL import Image
 
     from procmem.encoder.imagefolder import read_rgb
 
     im = read_rgb(path)
+    if callable(size):  # a protocol's own load transform (eval.paper_protocol.load_transform)
+        return np.asarray(size(im))
     if size is not None:
         h, w = (size, size) if isinstance(size, int) else size
         if im.size != (w, h):
@@ -304,3 +307,12 @@ def describe_pair(name: str, mem: LabelledImages, qry: LabelledImages, source=No
             "memory_per_class": [int(per_m.min()), int(per_m.max())] if len(per_m) else [0, 0],
             "queries_per_class": [int(per_q.min()), int(per_q.max())] if len(per_q) else [0, 0],
             "image_shape": list(mem.images.shape[1:])}
+
+
+def resize_set(images: np.ndarray, size) -> np.ndarray:
+    """Decoded images resized to `size` (int or (H, W)), or each passed through a callable."""
+    if not callable(size):
+        return resize_images(images, size)
+    from PIL import Image
+
+    return np.stack([np.asarray(size(Image.fromarray(im).convert("RGB"))) for im in images])
