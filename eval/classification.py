@@ -106,7 +106,8 @@ def write_knn(rundir) -> dict:
         parts.append(md)
         diffs[rule] = rows
     data = {"results": results, "rules": rules, "ks": recs[-1]["settings"]["ks"],
-            "comparisons": diffs, "superseded": store.superseded(rundir, "knn")}
+            "comparisons": diffs, "superseded": store.superseded(rundir, "knn"),
+            "pictures": [p for r in recs for p in r["result"].get("pictures", [])]}
     write_result(rundir, "knn", data, "## kNN classification\n\n" + "\n\n".join(parts))
     return results
 
