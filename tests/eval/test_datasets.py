@@ -82,15 +82,18 @@ def test_nights_loader(nights_like, tmp_path):
 
 
 def test_segmentation_loader(camvid_like, tmp_path):
-    s = ds.load_segmentation(camvid_like, num_classes=3)
+    from procmem.eval.segmentation_data import load_segmentation
+
+    s = load_segmentation(camvid_like, num_classes=3, void=11)
     assert s.images.shape == (8, 32, 32, 3) and s.masks.shape == (8, 32, 32)
-    assert set(np.unique(s.masks)) <= {0, 1, 2, 11}
-    small = ds.load_segmentation(camvid_like, num_classes=3, size=16, limit=2)
+    assert set(np.unique(s.masks)) <= {0, 1, 2, 11} and s.name == camvid_like.name
+    small = load_segmentation(camvid_like, void=11, size=16, limit=2)  # classes inferred: 0..2
     assert small.masks.shape == (2, 16, 16) and set(np.unique(small.masks)) <= {0, 1, 2, 11}
-    with pytest.raises(ds.DataError, match="outside"):
-        ds.load_segmentation(camvid_like, num_classes=2)
+    assert small.num_classes == 3
+    with pytest.raises(ds.DataError, match="outside 0..1 and not void .11.; pass --num-classes"):
+        load_segmentation(camvid_like, num_classes=2, void=11)
     with pytest.raises(ds.DataError, match="valannot"):
-        ds.load_segmentation(tmp_path)
+        load_segmentation(tmp_path)
 
 
 needs_shared = pytest.mark.skipif(shared_data_dir() is None, reason="no shared real data here")
@@ -104,8 +107,11 @@ def test_shared_sets_load():
     assert mem.num_classes == 10 and mem.images.shape[1:] == (32, 32, 3)
     t = ds.load_nights(split="test")
     assert len(t) > 0 and t.ref.shape[1:] == (224, 224, 3)
-    s = ds.load_segmentation(limit=2)
+    from procmem.eval.segmentation_data import load_segmentation
+
+    s = load_segmentation(limit=2)
     assert s.masks.max() <= 11 and s.images.shape[1:] == (360, 480, 3)
+    assert (s.name, s.num_classes, s.void) == ("camvid", 11, 11)
 
 
 def test_missing_shared_data_is_a_clear_error(monkeypatch, tmp_path):
