@@ -287,15 +287,6 @@ def load_nights(root=None, split: str | None = None, size=None) -> Triplets:
     return Triplets(_stack(ref, where), _stack(left, where), _stack(right, where), lv, rv, ids)
 
 
-def load_classification(spec: str, root=None, query_fraction: float = 0.2, seed: int = 0,
-                        limit_per_class: int | None = None, size=None
-                        ) -> tuple[LabelledImages, LabelledImages]:
-    """A (memory, query) pair by name or path: eval.catalogue.load_classification."""
-    from procmem.eval.catalogue import load_classification as load
-
-    return load(spec, root, query_fraction, seed, limit_per_class, size)
-
-
 def describe_pair(name: str, mem: LabelledImages, qry: LabelledImages, source=None) -> dict:
     """What a stored result keeps of a classification set: sizes, images per class, classes."""
     per_m = np.bincount(mem.labels, minlength=mem.num_classes)

@@ -101,8 +101,7 @@ def register(sub) -> None:
                    help="segmentation set: a folder under the data root or a path, holding image "
                         "and label-map folders (val/ + valannot/, images/ + masks/, ...); "
                         "default the shared camvid/CamVid")
-    p.add_argument("--seg-root", default=None, help="folder with image and mask sub-folders "
-                   "(the same as --dataset PATH)")
+    p.add_argument("--seg-root", default=None, help="the same as --dataset PATH")
     add_option(p, "--image-dir", old=("--images",), default=None,
                help="image sub-folder (default: found, e.g. val)")
     add_option(p, "--mask-dir", old=("--masks",), default=None,
@@ -115,7 +114,7 @@ def register(sub) -> None:
                         "non-void label + 1)")
     p.add_argument("--void", type=int, default=None,
                    help="label of unlabelled pixels, ignored (default: 11 for camvid, else 255)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--components", type=int, action="append", default=None,
                    help="PCA components for R^2 (repeatable; default 3, as in Fig. 9's RGB maps)")
     add_option(p, "-k", old=("--k",), type=int, default=20,
@@ -395,7 +394,7 @@ def _report(args):
 
 
 def _done(args, name: str) -> int:
-    from pathlib import Path
+    import pathlib
 
-    print((Path(args.out) / f"{name}.md").read_text())
+    print((pathlib.Path(args.out) / f"{name}.md").read_text())
     return 0

@@ -68,7 +68,8 @@ def find_datasets(root, names) -> tuple[Path | None, dict, dict]:
 def load_datasets(base: Path, found: dict, max_per_class: int | None) -> dict:
     """The present sets loaded: classification as (memory, query) (eval.datasets' stratified
     split, seed 0, the same for every model), NIGHTS triplets, CamVid."""
-    from procmem.eval.datasets import load_classification, load_nights
+    from procmem.eval.catalogue import load_classification
+    from procmem.eval.datasets import load_nights
     from procmem.eval.segmentation_data import load_segmentation
 
     data = {}

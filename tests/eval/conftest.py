@@ -34,7 +34,7 @@ def digits_npz(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def digits(digits_npz):
-    from procmem.eval.datasets import load_classification
+    from procmem.eval.catalogue import load_classification
 
     return load_classification(str(digits_npz))
 
