@@ -172,8 +172,8 @@ def register(sub) -> None:
     _orderings_options(p)
     p.set_defaults(func=_orderings)
 
-    p = es.add_parser("paper", help="the paper's protocol on its sets under --data-root, its "
-                      "tables with the published figures beside", description=PAPER_HELP)
+    p = es.add_parser("paper", help="the paper's protocol and tables, published figures beside",
+                      description=PAPER_HELP)
     _common(p, datasets=False)
     add_option(p, "--per-class", type=int, default=None,
                help="at most N memory images per class (queries: a quarter); ImageNet-1K in "
