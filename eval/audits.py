@@ -42,7 +42,7 @@ def run_privacy(rundir, encoder, mem, qry, cache=None, ks=(1, 5, 10, 20, 50),
     from procmem.eval.privacy import privacy_sweep
 
     mf, qf = _feats(encoder, mem, qry, cache, progress)
-    rows = privacy_sweep(mf, mem.labels, qf, qry.labels, mem.num_classes, ks, rules)
+    rows = privacy_sweep(mf, mem.labels, qf, qry.labels, mem.num_classes, ks, rules, progress)
     data = {"encoder": encoder.name, "dataset": mem.name, "memory_size": len(mem),
             "queries": len(qry), "rows": rows}
     _put(rundir, "privacy", encoder, mem, qry, {"ks": list(ks), "rules": list(rules)}, data, source)
@@ -88,7 +88,8 @@ def run_scaling(rundir, encoder, mem, qry, cache=None, rules=("plurality", "rank
     from procmem.eval.scaling import scaling_curve
 
     mf, qf = _feats(encoder, mem, qry, cache, progress)
-    r = scaling_curve(mf, mem.labels, qf, qry.labels, mem.num_classes, rules, seed=seed)
+    r = scaling_curve(mf, mem.labels, qf, qry.labels, mem.num_classes, rules, seed=seed,
+                      progress=progress)
     r.update(encoder=encoder.name, dataset=mem.name, queries=len(qry))
     _put(rundir, "scaling", encoder, mem, qry, {"rules": list(rules), "seed": seed}, r, source)
     write_scaling(rundir)

@@ -117,9 +117,9 @@ def write_segment(rundir) -> dict:
              + markdown_table(["set", "images", "classes", "void label", "labelled pixels",
                                "image size"], about)]
     floors = [[row_label(r["encoder"]), r["dataset"]["name"], "x".join(map(str, r["result"]["grid"]))]
-              + [f"{r['result'][f'r2_pca{c}']['noise_floor']:.3f}" if f"r2_pca{c}" in r["result"]
+              + [f"{100 * r['result'][f'r2_pca{c}']['noise_floor']:.1f}" if f"r2_pca{c}" in r["result"]
                  else "-" for c in comps] for r in recs]
-    parts.append("Noise floors: the R^2 noise features reach on the cells each image keeps "
+    parts.append("Noise floors (%): the R^2 noise features reach on the cells each image keeps "
                  "(n / (kept cells - 1), averaged over the images scored); compare encoders on "
                  "equal grids.\n\n" + markdown_table(
                      ["encoder", "set", "grid"] + [f"floor (PCA {c})" for c in comps], floors))

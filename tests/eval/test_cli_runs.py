@@ -145,3 +145,17 @@ def test_errors_are_messages_not_tracebacks(tmp_path, data_root, capsys):
     assert main(["eval", "report", str(tmp_path / "absent")]) == 2
     assert main(["eval", "compartment", "--out", str(tmp_path)]) == 2
     assert main(["eval", "knn", "--encoder", "bogus", *base]) == 2
+
+
+def test_orderings_read_the_same_stored_results_and_intervals(run):
+    from procmem.eval.comparisons import fmt_cell
+    from procmem.eval.orderings_tables import intervals_of, metrics_of
+
+    values, cells = metrics_of(run), intervals_of(run)
+    c = cells["pixels-8"]["knn-softmax/digits"]
+    assert c["value"] == pytest.approx(values["pixels-8"]["knn-softmax/digits"])
+    softmax = (run / "knn.md").read_text().split("**softmax voting**")[1]
+    assert f"| pixels-8 (raw pixels) | {fmt_cell(c)};" in softmax  # the kNN table's own cell
+    assert set(cells["pixels-24"]) == {"regions/r2-pca3", "regions/in-context-miou",
+                                      "regions/knn-miou"}
+    assert cells["pixels-16"]["nights/2afc"]["n"] == 6

@@ -115,3 +115,13 @@ def test_eval_paper_prints_the_tables_beside_the_published_figures(tmp_path, pap
     cub = knn["results"]["pixels-16"]["CUB200"]
     assert cub["ks"] == [6] and cub["memory_size"] == 6  # the sweep capped at the memory size
     assert (out / "results" / "paper-coco").is_dir() and (out / "nights.md").is_file()
+
+
+def test_knn_protocol_paper_from_the_command_line(tmp_path, data_root, capsys):
+    out = tmp_path / "o"
+    assert main(["eval", "knn", "--protocol", "paper", "--dataset", "digits", "--per-class", "20",
+                 "--encoder", "pixels:8:2", "--out", str(out), "--data-root", str(data_root),
+                 "--quiet"]) == 0
+    knn = json.loads((out / "knn.json").read_text())
+    assert knn["rules"] == ["softmax"] and knn["ks"] == [10, 20, 100, 200]
+    assert "optimistic" in capsys.readouterr().out
