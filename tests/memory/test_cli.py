@@ -74,7 +74,9 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     assert code == 0 and out.count("PASS") == 3 and "receipt:" in out
     code, out, _ = run(capsys, "remove", mem, "--ids", "0,1,2")
     assert code == 0
-    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "3")
+    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "100")
+    assert code == 0 and "no item has v >= 100: nothing removed" in out
+    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "1")
     assert code == 0 and "PASS not_in_pruning_stats" in out
     code, out, _ = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "--pruning", "soft")
     assert code == 0
