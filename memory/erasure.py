@@ -26,6 +26,7 @@ item holds the very same vector (its bytes could not go). `Erasure` is a part of
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
@@ -71,7 +72,8 @@ class Erasure:
         held = self._intact(items)
         before = self.version
         record = {"version_before": before, "version_after": before + 1, "time": utc_now(),
-                  "selector": sel.selector, "items": items, "attempts": []}
+                  "selector": sel.selector, "items": items, "attempts": [], "seconds": {}}
+        t0 = time.perf_counter()
         with self._transaction() as conn:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY)")
             conn.execute("DELETE FROM doomed")
@@ -83,6 +85,7 @@ class Erasure:
                 "ids": doomed.tolist(), "sha256": [it["sha256"] for it in items],
                 "selector": sel.selector})
             conn.execute("INSERT INTO pending_erasures VALUES (?, ?)", (before + 1, json.dumps(record)))
+        record["seconds"]["commit"] = round(time.perf_counter() - t0, 4)
         kill_point("remove:committed")
         self._pending[before + 1] = record
         self.index.remove(doomed)
@@ -123,14 +126,24 @@ class Erasure:
 
     def _erase(self, record: dict, held: dict[int, np.ndarray]):
         """Steps (b)-(d) for one committed removal; returns its receipt."""
+        clock, took = time.perf_counter(), record.setdefault("seconds", {})
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            took[step] = round(time.perf_counter() - clock, 4)
+            clock = time.perf_counter()
+
         erased = self._zero_records(record["items"])
+        lap("zero_fill")
         kill_point("remove:slots-zeroed")
         if self._kind.cached:
             self._write_index_cache()
         self._drop_stale_caches()
         sweep_temporaries(self.path)
         checkpoint(self._conn)
+        lap("caches_and_wal")
         self._after_edit()
+        lap("pruning_counts")
         receipt = receipts.issue(self, record, held, erased)
         version = record["version_after"]
         with self._transaction() as conn:

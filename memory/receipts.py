@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ class Receipt:
     attempts: list = field(default_factory=list)  # earlier attempts whose checks failed
     not_covered: dict = field(default_factory=dict)
     dim: int | None = None  # the vectors' width (to scan for them by sha256)
+    seconds: dict = field(default_factory=dict)  # each step's wall time (checks: their own)
     format: int = 2
     path: str | None = None
 
@@ -71,8 +72,7 @@ class Receipt:
         return bool(self.checks) and all(c["passed"] for c in self.checks.values())
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d.pop("path")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "path"}
         d.update(passed=self.passed, removed_ids=self.removed_ids, sha256=self.sha256)
         return d
 
@@ -99,6 +99,7 @@ def issue(memory, record: dict, vectors: dict[int, np.ndarray], erased: dict) ->
     r = Receipt(record["items"], record["time"], record["version_before"], record["version_after"],
                 str(memory.path), record["selector"], attempts=list(record.get("attempts", [])),
                 interrupted=bool(record.get("interrupted")), dim=memory.dim,
+                seconds=dict(record.get("seconds", {})),
                 not_covered={"copies": origins(memory, ids), "note": NOT_COVERED})
     if not len(ids):
         r.checks = {"selection_empty": {"passed": True, "seconds": 0.0, "evidence": {},
@@ -107,6 +108,7 @@ def issue(memory, record: dict, vectors: dict[int, np.ndarray], erased: dict) ->
     else:
         r.checks = run_all(memory, ids, vectors, r.sha256, erased)
     kill_point("remove:checked")
+    r.seconds["checks"] = round(sum(c.get("seconds", 0.0) for c in r.checks.values()), 4)
     r.completed = utc_now()
     path = receipt_path(memory.path, r.version_after)
     atomic_write_json(path, r.to_json())
@@ -180,7 +182,7 @@ def check_not_on_disk(memory, ids, vectors: dict, sha256s: list[str], erased: di
     files = memory_files(memory.path)
     size = sum(p.stat().st_size for p in files)
     held = [r for r, i in enumerate(ids.tolist()) if i in vectors]
-    gone = [r for r in range(len(ids)) if r not in set(held)]
+    gone = [r for r, i in enumerate(ids.tolist()) if i not in vectors]
     found: dict[str, list[int]] = {}
     if held:
         rows = find_pieces(files, np.stack([vectors[int(ids[r])] for r in held]))

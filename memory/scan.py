@@ -123,16 +123,19 @@ def find_unit_vectors(paths, sha256s, dim: int, chunk: int = 1 << 22
             n = (size - align) // 4  # float32s from this byte alignment on
             for start in range(0, n - dim + 1, chunk):
                 stop = min(start + chunk + dim - 1, n)
-                seg = np.frombuffer(raw[align + 4 * start: align + 4 * stop].tobytes(), "<f4")
+                data = raw[align + 4 * start: align + 4 * stop].tobytes()
                 with np.errstate(invalid="ignore", over="ignore"):  # any bytes: NaN, inf
-                    sq = np.where(np.abs(seg) <= 1.0, seg.astype(np.float64) ** 2, 2.0)
-                total = np.concatenate([[0.0], np.cumsum(sq)])
-                sums = total[dim:] - total[:-dim]
-                for j in np.flatnonzero(np.abs(sums - 1.0) < UNIT_TOLERANCE).tolist():
-                    at = align + 4 * (start + j)
-                    h = hashlib.sha256(raw[at:at + width].tobytes()).hexdigest()
+                    sq = np.frombuffer(data, "<f4").astype(np.float64)
+                    np.square(sq, out=sq)
+                    sq[~(sq <= 1.0)] = 2.0  # |x| > 1 or NaN: no unit vector holds it
+                total = np.cumsum(sq)
+                sums = total[dim - 1:].copy()
+                sums[1:] -= total[:-dim]  # window j: x[j] .. x[j + dim - 1]
+                near = (sums > 1.0 - UNIT_TOLERANCE) & (sums < 1.0 + UNIT_TOLERANCE)
+                for j in np.flatnonzero(near).tolist():
+                    h = hashlib.sha256(data[4 * j: 4 * j + width]).hexdigest()
                     if h in want:
-                        found.append((want[h], at))
+                        found.append((want[h], align + 4 * (start + j)))
         del raw
         if found:
             out[str(path)] = sorted(found, key=lambda t: t[1])

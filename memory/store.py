@@ -241,10 +241,9 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
         """Zero the records no row and no pending erasure names (a killed add's), and a
         partial last record."""
         self.zeroed_on_open = self._vec.zero_tail()
-        used = np.concatenate([self._slots, self._pending_slots()])
         for f in (self._vec, self._res):
             if f is not None and f.slots:
-                free = np.setdiff1d(np.arange(f.slots), used)
+                free = self._unused(f.slots)
                 dirty = free[f.nonzero(free)]
                 if len(dirty):
                     self.zeroed_on_open += f.zero(dirty)
@@ -255,8 +254,14 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
         for f in (self._vec, self._res):
             if self.writable and f is not None and f.slots > top:
                 f.truncate(top)
-        used = np.concatenate([self._slots, self._pending_slots()])
-        self._free = np.setdiff1d(np.arange(min(self._vec.slots, top)), used)
+        self._free = self._unused(min(self._vec.slots, top))
+
+    def _unused(self, n: int) -> np.ndarray:
+        """Slots below `n` that no row and no pending erasure names, ascending."""
+        used = np.zeros(n, bool)
+        for slots in (self._slots, self._pending_slots()):
+            used[slots[slots < n]] = True
+        return np.flatnonzero(~used).astype(np.int64)
 
     # ------------------------------------------------------------------ state in RAM
     def _transaction(self):
@@ -332,14 +337,14 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
     # ------------------------------------------------------------------ fingerprints
     def check_fingerprint(self, fingerprint: str | None, dim: int | None = None) -> None:
         """Raise FingerprintError unless queries from (fingerprint, dim) match this memory."""
-        if dim is not None and int(dim) != self.dim:
-            raise FingerprintError(f"queries are {dim}-d but the memory at {self.path} stores "
-                                   f"{self.dim}-d vectors from encoder {self.fingerprint}: embed "
-                                   f"the queries with that encoder")
         if fingerprint is not None and str(fingerprint) != self.fingerprint:
             raise FingerprintError(f"queries come from encoder {fingerprint} but the memory at "
                                    f"{self.path} was built with encoder {self.fingerprint}: embed "
                                    f"with the memory's encoder or build a new memory")
+        if dim is not None and int(dim) != self.dim:
+            raise FingerprintError(f"queries are {dim}-d but the memory at {self.path} stores "
+                                   f"{self.dim}-d vectors from encoder {self.fingerprint}: embed "
+                                   f"the queries with that encoder")
 
     # ------------------------------------------------------------------ search / classify
     def search(self, queries, k: int, *, fingerprint: str | None = None):

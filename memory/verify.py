@@ -108,7 +108,7 @@ def _check_files(mem: VisualMemory, problems: list[str], notes: list[str]) -> No
     if bad:
         problems.append(f"{len(bad)} items whose records in {VECTORS_NAME} do not match their "
                         f"sha256: {bad[:10]}")
-    free = np.setdiff1d(np.arange(mem._vec.slots), np.concatenate([mem._slots, mem._pending_slots()]))
+    free = mem._unused(mem._vec.slots)
     stray = free[mem._vec.nonzero(free)]
     if len(stray) or mem._vec.size % mem._vec.record:
         problems.append(f"{len(stray)} records of {VECTORS_NAME} that no item names hold data (a "

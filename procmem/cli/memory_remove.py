@@ -10,6 +10,7 @@ fail (exit 1) and the memory report "erasure incomplete" until they pass. Part o
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from procmem.cli.options import add_alias
@@ -143,11 +144,9 @@ def cmd_remove(args) -> int:
             kw, given = _like(args, mem)
         else:
             kw = {name: getattr(args, name)}
-        if name == "source_like":
-            import warnings
-
-            warnings.simplefilter("ignore", DeprecationWarning)  # the option printed its note
-        sel = mem.select(**kw, given=given, allow_empty=args.allow_empty)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # --source-like printed its note
+            sel = mem.select(**kw, given=given, allow_empty=args.allow_empty)
         if args.dry_run:
             return _dry_run(mem, sel, args)
         r = mem.remove(selection=sel)
