@@ -118,13 +118,13 @@ def issue(memory, record: dict, vectors: dict[int, np.ndarray], erased: dict) ->
 
 def origins(memory, ids: np.ndarray) -> list[str]:
     """Embeddings files named by the add edits (note 'embeddings') that added any of `ids`."""
-    out = []
-    for e in memory.edit_log():
-        d = e["detail"]
-        if e["op"] == "add" and d.get("embeddings") and len(ids) and \
-                ((ids >= d["min_id"]) & (ids <= d["max_id"])).any():
-            out.append(d["embeddings"])
-    return sorted(set(out))
+    out = set()
+    for (detail,) in memory.connection.execute(
+            "SELECT detail FROM edits WHERE op = 'add' AND instr(detail, '\"embeddings\"') > 0"):
+        d = json.loads(detail)
+        if len(ids) and ((ids >= d["min_id"]) & (ids <= d["max_id"])).any():
+            out.add(d["embeddings"])
+    return sorted(out)
 
 
 def timed(fn, *args) -> dict:

@@ -31,7 +31,10 @@ def vector_pieces(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinctive PIECE-byte pieces of each vector's float32 bytes (uint8 [P, PIECE], or the
     whole vector when it is shorter) and the row each came from (low-entropy pieces, with
     fewer than 8 distinct bytes, e.g. runs of zeros, are skipped: they match anything)."""
-    b = np.ascontiguousarray(vectors, dtype="<f4").view(np.uint8).reshape(len(vectors), -1)
+    b = np.ascontiguousarray(vectors, dtype="<f4")
+    if not b.size:
+        return np.empty((0, PIECE), np.uint8), np.empty(0, np.int64)
+    b = b.view(np.uint8).reshape(len(b), -1)
     step = min(PIECE, b.shape[1])
     offsets = range(0, b.shape[1] - step + 1, step)
     pieces = np.stack([b[:, o:o + step] for o in offsets], axis=1).reshape(-1, step)

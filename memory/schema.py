@@ -14,6 +14,7 @@ item, ``ON DELETE CASCADE``). Triggers refuse UPDATE and DELETE on the edit log.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -70,8 +71,11 @@ def build_database(target: Path, fill) -> None:
         conn.execute("BEGIN")
         fill(conn)
         conn.execute("COMMIT")
-    finally:
+    except BaseException:
         conn.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    conn.close()
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -91,6 +95,21 @@ def create_database(path: Path, meta: dict[str, str], detail: dict) -> None:
         log_edit(conn, 0, "create", 0, detail, time=meta["created"])
 
     build_database(path / SQLITE_NAME, fill)
+
+
+def lock_writer(path: Path) -> int | None:
+    """An fd holding memory.lock exclusively, or None when another process holds it (or the
+    directory cannot be written). The kernel drops the lock when its holder dies."""
+    try:
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
 
 
 def connect(db: Path, *, read_only: bool = False) -> sqlite3.Connection:

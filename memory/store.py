@@ -26,7 +26,6 @@ metric is cosine (inner product of unit vectors). Ids are int64 >= 0 and never r
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
@@ -78,21 +77,6 @@ class Info:
     num_classes: int
     edits: int
     erasures_pending: int
-
-
-def _lock(path: Path) -> int | None:
-    """An fd holding memory.lock exclusively, or None when another process holds it (or the
-    directory cannot be written). The kernel drops the lock when its holder dies."""
-    try:
-        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd
-    except OSError:
-        os.close(fd)
-        return None
 
 
 class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
@@ -170,7 +154,7 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
         if not db.is_file():
             raise MemoryStoreError(f"no visual memory at {path} (missing {SQLITE_NAME}): create "
                                    f"one with `procmem memory build`")
-        lock_fd = None if read_only else _lock(path)
+        lock_fd = None if read_only else schema.lock_writer(path)
         conn = None
         try:
             conn = schema.connect(db, read_only=lock_fd is None)

@@ -347,6 +347,9 @@ def cmd_info(args) -> int:
         stats = mem.prune_stats()
         print("pruning counts:", "none" if stats is None else f"version {stats['version']}, "
               f"config {stats['config']}")
+        for r in mem.pending_erasures:
+            print(f"erasure incomplete: the removal at version {r['version_after']} has not passed "
+                  f"its checks (`procmem memory verify {args.memory}` says why)")
         print("recent edits:")
         for e in mem.edit_log()[-5:]:
             print(f"  v{e['version']} {e['time']} {e['op']} {e['count']}")

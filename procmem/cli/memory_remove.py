@@ -10,10 +10,11 @@ fail (exit 1) and the memory report "erasure incomplete" until they pass. Part o
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
-from procmem.cli.options import add_alias
+from procmem.cli.options import deprecation
 
 SELECTORS = ("ids", "label", "label_name", "source_prefix", "source_glob", "source_like", "like")
 
@@ -37,7 +38,9 @@ def register(msub) -> None:
     g.add_argument("--like", nargs="+", metavar="IMAGE",
                    help="forget by example: every item at least --min-similarity similar to any "
                         "of these images, embedded with --model (Rodriguez-Munoz et al. 2025)")
-    add_alias(r, "--source-like", "source_like", "--source-glob", metavar="PATTERN")
+    g.add_argument("--source-like", metavar="PATTERN",
+                   help="deprecated (goes in the next release): a SQL LIKE pattern (%%, _), now "
+                        "matched case-sensitively, as the --source-glob it translates to")
     r.add_argument("--model", help="encoder spec embedding the --like images: the memory's own "
                                    "encoder (its fingerprint is checked)")
     r.add_argument("--min-similarity", type=float,
@@ -144,6 +147,8 @@ def cmd_remove(args) -> int:
             kw, given = _like(args, mem)
         else:
             kw = {name: getattr(args, name)}
+        if name == "source_like":  # not a rename: the pattern's meaning changed (case)
+            print(deprecation("--source-like", "--source-glob"), file=sys.stderr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # --source-like printed its note
             sel = mem.select(**kw, given=given, allow_empty=args.allow_empty)

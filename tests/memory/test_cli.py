@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from procmem.cli import main
+from tests.memory.conftest import colour_folder
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,7 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     assert code == 0 and "digit" in out and grid.stat().st_size > 1000
     code, out, _ = run(capsys, "remove", mem, "--label-name", "digit9")
     assert code == 0 and out.count("PASS") == 3 and "receipt:" in out
+    assert f"not covered (copies outside the memory): {digits_npz['train_new']}" in out
     code, out, _ = run(capsys, "remove", mem, "--ids", "0,1,2")
     assert code == 0
     code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "100")
@@ -97,15 +99,7 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
 
 def test_build_and_classify_from_images_with_an_encoder(tmp_path, capsys):
     """The images + encoder path: an ImageFolder embedded by a (random, tiny) ViT."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    data = tmp_path / "folder"
-    for c, colour in enumerate([(220, 30, 30), (30, 30, 220)]):
-        (data / f"class{c}").mkdir(parents=True)
-        for i in range(6):
-            img = np.clip(np.array(colour) + rng.normal(0, 20, (32, 32, 3)), 0, 255)
-            Image.fromarray(img.astype(np.uint8)).save(data / f"class{c}" / f"{i}.png")
+    data = colour_folder(tmp_path / "folder")
     model = "random:vit_tiny_patch16_224:32:0"
     mem = str(tmp_path / "mem")
     assert main(["memory", "build", mem, "--model", model, "--data", str(data)]) == 0

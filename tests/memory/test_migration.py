@@ -13,30 +13,19 @@ import numpy as np
 from procmem.memory import receipts
 from procmem.memory.index import faiss_blas
 from procmem.memory.scan import find_pieces
+from procmem.memory.schema import SCHEMA
 from procmem.memory.store import VisualMemory
 from procmem.memory.verify import verify
 from tests.memory.conftest import unit
 
-FORMAT1_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE items(
-    id INTEGER PRIMARY KEY, label INTEGER NOT NULL, source TEXT,
-    sha256 TEXT NOT NULL, vector BLOB NOT NULL, version INTEGER NOT NULL);
-CREATE INDEX items_label ON items(label);
-CREATE TABLE label_names(label INTEGER PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE edits(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, time TEXT NOT NULL,
-    op TEXT NOT NULL, count INTEGER NOT NULL, detail TEXT NOT NULL);
-CREATE TRIGGER edits_no_update BEFORE UPDATE ON edits
-    BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
-CREATE TRIGGER edits_no_delete BEFORE DELETE ON edits
-    BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
-CREATE TABLE prune_stats(
-    id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
-    wrong INTEGER NOT NULL, votes INTEGER NOT NULL);
-CREATE TABLE residuals(
-    id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE, value BLOB NOT NULL);
-"""
+# format 1's schema: items held the vector, residuals their value; no slots, no pending erasures
+FORMAT1_SCHEMA = SCHEMA
+for new, old in (("slot INTEGER NOT NULL UNIQUE", "vector BLOB NOT NULL"),
+                 ("CREATE INDEX items_sha256 ON items(sha256);\n", ""),
+                 ("CASCADE);\nCREATE TABLE pending_erasures(version INTEGER PRIMARY KEY, record TEXT "
+                  "NOT NULL);", "CASCADE, value BLOB NOT NULL);")):
+    assert new in FORMAT1_SCHEMA
+    FORMAT1_SCHEMA = FORMAT1_SCHEMA.replace(new, old)
 
 
 def _sha(b: bytes) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from procmem.cli import main
 from procmem.memory import receipts
@@ -18,7 +17,7 @@ from procmem.memory.recheck import verify_receipt
 from procmem.memory.selection import EmptySelectionError, like_to_glob
 from procmem.memory.store import VisualMemory
 from procmem.memory.verify import verify
-from tests.memory.conftest import unit
+from tests.memory.conftest import colour_folder, unit
 
 SOURCES = ["/photos/cat/1.png", "/PHOTOS/CAT/2.png", "/photos/dog/3.png", "/photos/cat/4.png"]
 
@@ -92,13 +91,7 @@ def test_a_receipt_records_what_was_asked_and_what_went_and_re_checks_later(tmp_
 @pytest.fixture
 def cli_memory(tmp_path):
     """A memory of 12 tiny images embedded by the raw-pixel encoder, built by the CLI."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "photos"
-    for c, colour in enumerate([(220, 30, 30), (30, 30, 220)]):
-        (folder / f"class{c}").mkdir(parents=True)
-        for i in range(6):
-            img = np.clip(np.array(colour) + rng.normal(0, 40, (16, 16, 3)), 0, 255)
-            Image.fromarray(img.astype(np.uint8)).save(folder / f"class{c}" / f"{i}.png")
+    folder = colour_folder(tmp_path / "photos", size=16, noise=40.0)
     mem = str(tmp_path / "mem")
     assert main(["memory", "build", mem, "--model", "pixels:8", "--data", str(folder), "--quiet"]) == 0
     return mem, folder
