@@ -28,7 +28,7 @@ def features(n_total: int, seed: int = 0):
     """(unit features, labels, source name) of n_total real images, embedded as raw pixels."""
     from procmem.core.paths import shared_data_dir
     from procmem.encoder.pixels import PixelEncoder
-    from procmem.eval.datasets import load_classification
+    from procmem.eval.catalogue import load_classification
 
     if shared_data_dir() is not None:
         mem, qry = load_classification("cifar10", limit_per_class=n_total // 10 + 1, seed=seed)

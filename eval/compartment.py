@@ -19,7 +19,9 @@ directory, unless one is given), then check, without trusting anything on the wa
    an EGL context: import torch/torchvision before it in the same process.
 
 The verdict is "pass" only when all hold for every sample (and every rebuilt one);
-"unverifiable" when the export says it learned from a live stream (no shards to follow).
+"unverifiable" when the export says it learned from a live stream (no shards to follow), or
+from data not made by procmem: your own WebDataset shards (`foreign-shards`) or a converted
+checkpoint of another project (`foreign`), where no sample traces to a program.
 """
 
 from __future__ import annotations
@@ -43,14 +45,22 @@ JPEG_TOLERANCE = 255
 """A JPEG sample is lossy: only its rebuild without error is checked (as `procmem shards explain`)."""
 
 
+NOT_PROCMEM = "unverifiable: data not made by procmem"
+NO_SHARDS_KINDS = ("stream", "foreign-shards", "foreign")  # provenance with no shard set to follow
+
+
 class CompartmentError(ProcmemError):
     """The export or shard set cannot be audited at all (missing or unreadable)."""
 
 
 def find_provenance(meta) -> dict | None:
-    """The first dict inside the export JSON that carries `manifest_sha256` (or kind=stream)."""
+    """The export's `learned_from`, else the first dict inside its JSON that carries
+    `manifest_sha256` or a kind with no shards (NO_SHARDS_KINDS)."""
     if isinstance(meta, dict):
-        if "manifest_sha256" in meta or meta.get("kind") == "stream":
+        own = meta.get("learned_from")
+        if isinstance(own, dict) and ("manifest_sha256" in own or own.get("kind") in NO_SHARDS_KINDS):
+            return own
+        if "manifest_sha256" in meta or meta.get("kind") in NO_SHARDS_KINDS:
             return meta
         values = meta.values()
     elif isinstance(meta, list):
@@ -270,9 +280,9 @@ def audit_export(export, shard_dir=None, progress: bool = True, rebuild: int = 0
     if prov is None:
         raise CompartmentError(f"{meta_path} names no shard manifest sha256; the export predates "
                                "provenance records, so nothing can be audited")
-    if prov.get("kind") == "stream" and "manifest_sha256" not in prov:
+    if prov.get("kind") in NO_SHARDS_KINDS and "manifest_sha256" not in prov:
         return {"verdict": "unverifiable", "export": str(meta_path), "provenance": prov,
-                "reason": "the encoder learned from a live stream; no shards to follow"}
+                "reason": _no_shards_reason(prov)}
     shard_dir = shard_dir or prov.get("dir") or prov.get("path")
     if not shard_dir:
         raise CompartmentError(f"{meta_path} names the manifest sha256 but no directory; "
@@ -280,3 +290,18 @@ def audit_export(export, shard_dir=None, progress: bool = True, rebuild: int = 0
     result = audit_shards(shard_dir, prov["manifest_sha256"], progress, rebuild, seed, renderer)
     result["export"] = str(meta_path)
     return result
+
+
+def _no_shards_reason(prov: dict) -> str:
+    """Why an export with no procmem shard set behind it cannot be audited."""
+    kind = prov["kind"]
+    if kind == "stream":
+        return "the encoder learned from a live stream; no shards to follow"
+    if kind == "foreign-shards":
+        files = prov.get("files") or []
+        return (f"{NOT_PROCMEM}: the encoder learned from {len(files)} WebDataset tar(s) of your own "
+                f"(sha256 {str(prov.get('sha256'))[:16]}...), which no procmem manifest describes, "
+                "so no sample can be traced to a program")
+    return (f"{NOT_PROCMEM}: the weights were converted from a {prov.get('format', 'foreign')} "
+            f"checkpoint ({prov.get('file', prov.get('spec', '?'))}); what they learned from is "
+            "not recorded")

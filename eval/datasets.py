@@ -17,7 +17,7 @@ import numpy as np
 
 from procmem.core.errors import ProcmemError
 from procmem.core.paths import shared_data_dir
-from procmem.encoder.images import resize_images
+from procmem.encoder.images import resize_images  # noqa: F401  (callers import it from here)
 
 CAMVID_VOID = 11
 """CamVid's void/ignore label (labels 0..10 are the 11 classes)."""
@@ -138,12 +138,15 @@ def sklearn_digits(rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_rgb(path: Path, size) -> np.ndarray:
-    """uint8 [H, W, 3] of one file (`read_rgb`), resized when `size` is set."""
+    """uint8 [H, W, 3] of one file (`read_rgb`), resized when `size` (an int, (H, W) or a
+    PIL image -> PIL image callable) is set."""
     from PIL import Image
 
     from procmem.encoder.imagefolder import read_rgb
 
     im = read_rgb(path)
+    if callable(size):  # a protocol's own load transform (eval.paper_protocol.load_transform)
+        return np.asarray(size(im))
     if size is not None:
         h, w = (size, size) if isinstance(size, int) else size
         if im.size != (w, h):
@@ -186,26 +189,35 @@ def load_image_folder(root: str | Path, size=None, limit_per_class: int | None =
     return read_image_folder(root, [files[i] for i in keep], labels[keep], classes, size, name)
 
 
+NPZ_KEYS = (("{split}_images", "{split}_labels"), ("x_{split}", "y_{split}"))
+"""Array names of an npz split: MedMNIST's (`train_images`, ...) or Keras' (`x_train`, ...)."""
+
+
 def load_npz(path: str | Path, split: str, class_names: list[str] | None = None,
              name: str | None = None) -> LabelledImages:
-    """One split of a MedMNIST-style `.npz` with keys `{train,val,test}_{images,labels}`."""
+    """One split of a MedMNIST-style `.npz` (`{train,val,test}_{images,labels}`, or Keras'
+    `x_{split}`/`y_{split}`); class names from `class_names` or eval.class_names."""
+    from procmem.eval.class_names import npz_class_names
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"npz file {path} does not exist")
     with np.load(path, allow_pickle=False) as z:
-        ik, lk = f"{split}_images", f"{split}_labels"
-        if ik not in z.files or lk not in z.files:
-            raise DataError(f"{path} has no {ik}/{lk} (keys: {', '.join(sorted(z.files))}); "
-                            "choose a split among train, val, test")
+        keys = [(i.format(split=split), k.format(split=split)) for i, k in NPZ_KEYS]
+        found = [(ik, lk) for ik, lk in keys if ik in z.files and lk in z.files]
+        if not found:
+            raise DataError(f"{path} has no {keys[0][0]}/{keys[0][1]} (keys: "
+                            f"{', '.join(sorted(z.files))}); choose a split among train, val, test")
+        ik, lk = found[0]
         images, labels = z[ik], z[lk].reshape(len(z[lk]), -1)
-    if labels.shape[1] != 1:
-        raise DataError(f"{path}: {lk} has {labels.shape[1]} columns (multi-label); "
-                        "kNN classification needs one label per image")
-    if images.dtype != np.uint8:
-        raise DataError(f"{path}: {ik} is {images.dtype}; expected uint8 pixels")
-    labels = labels[:, 0].astype(np.int64)
-    n_cls = int(labels.max()) + 1 if len(labels) else 0
-    names = class_names or [str(i) for i in range(n_cls)]
+        if labels.shape[1] != 1:
+            raise DataError(f"{path}: {lk} has {labels.shape[1]} columns (multi-label); "
+                            "kNN classification needs one label per image")
+        if images.dtype != np.uint8:
+            raise DataError(f"{path}: {ik} is {images.dtype}; expected uint8 pixels")
+        labels = labels[:, 0].astype(np.int64)
+        n_cls = int(labels.max()) + 1 if len(labels) else 0
+        names = class_names or npz_class_names(path, z, n_cls)
     stem = name or path.stem
     return LabelledImages(f"{stem}-{split}", images, labels, names,
                           [f"{stem}/{split}/{i}" for i in range(len(labels))])
@@ -242,50 +254,6 @@ def per_class_subset(labels, limit: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(keep))
 
 
-NAMED_SETS = {
-    "cifar10": "cifar10/test",
-    "imagenette": "imagenette/val",
-    "pneumoniamnist": "pneumoniamnist/pneumoniamnist.npz",
-}
-"""Classification sets in the shared data folder (see its README.md)."""
-
-
-def load_classification(spec: str, root=None, query_fraction: float = 0.2, seed: int = 0,
-                        limit_per_class: int | None = None, size=None
-                        ) -> tuple[LabelledImages, LabelledImages]:
-    """A (memory, query) pair from a named shared set, an ImageFolder path or a `.npz` path.
-
-    `.npz` sets use their official splits (train -> memory, test -> queries); ImageFolder sets
-    get `stratified_split(query_fraction, seed)`. `limit_per_class` caps each side per class.
-    """
-    if spec in NAMED_SETS:
-        path, name = data_root(root) / NAMED_SETS[spec], spec
-    else:
-        path = Path(spec)
-        name = path.stem if path.suffix == ".npz" else path.name
-        if not path.exists():
-            raise DataError(f"no data set {spec!r}: give one of {', '.join(NAMED_SETS)} "
-                            "or a path to an ImageFolder tree or a .npz file")
-    q_limit = None if limit_per_class is None else max(1, limit_per_class // 4)
-    if path.suffix == ".npz":
-        mem, qry = load_npz(path, "train", name=name), load_npz(path, "test", name=name)
-        if limit_per_class is not None:
-            mem = mem.subset(per_class_subset(mem.labels, limit_per_class, seed))
-            qry = qry.subset(per_class_subset(qry.labels, q_limit, seed))
-        if size is not None:
-            mem.images, qry.images = resize_images(mem.images, size), resize_images(qry.images, size)
-    else:
-        files, labels, classes = list_image_folder(path)
-        mi, qi = stratified_split(labels, query_fraction, seed)
-        if limit_per_class is not None:  # subset before decoding: only read what is used
-            mi = mi[per_class_subset(labels[mi], limit_per_class, seed)]
-            qi = qi[per_class_subset(labels[qi], q_limit, seed)]
-        mem, qry = (read_image_folder(path, [files[i] for i in ix], labels[ix], classes, size, name)
-                    for ix in (mi, qi))
-    mem.name, qry.name = f"{name}-memory", f"{name}-query"
-    return mem, qry
-
-
 NIGHTS_COLUMNS = ("ref_path", "left_path", "right_path", "left_vote", "right_vote")
 
 
@@ -319,45 +287,23 @@ def load_nights(root=None, split: str | None = None, size=None) -> Triplets:
     return Triplets(_stack(ref, where), _stack(left, where), _stack(right, where), lv, rv, ids)
 
 
-def load_segmentation(root=None, image_dir: str = "val", mask_dir: str = "valannot",
-                      num_classes: int = 11, void: int = CAMVID_VOID, size=None,
-                      limit: int | None = None, name: str = "camvid") -> SegmentationSet:
-    """Image + label-mask pairs of the same file name (CamVid layout `{val,valannot}/`).
+def describe_pair(name: str, mem: LabelledImages, qry: LabelledImages, source=None) -> dict:
+    """What a stored result keeps of a classification set: sizes, images per class, classes."""
+    per_m = np.bincount(mem.labels, minlength=mem.num_classes)
+    per_q = np.bincount(qry.labels, minlength=mem.num_classes)
+    h = hashlib.sha256(f"{mem.fingerprint()}+{qry.fingerprint()}".encode()).hexdigest()
+    return {"name": name, "fingerprint": h, "kind": "classification", "source": source,
+            "memory": len(mem), "queries": len(qry), "classes": mem.num_classes,
+            "class_names": list(mem.class_names),
+            "memory_per_class": [int(per_m.min()), int(per_m.max())] if len(per_m) else [0, 0],
+            "queries_per_class": [int(per_q.min()), int(per_q.max())] if len(per_q) else [0, 0],
+            "image_shape": list(mem.images.shape[1:])}
 
-    Mask values >= num_classes other than `void` are an error (the mask is not a label map).
-    `size` (int or (H, W)) resizes images bilinearly and masks by nearest neighbour.
-    """
-    root = Path(root) if root is not None else data_root() / "camvid" / "CamVid"
-    idir, mdir = root / image_dir, root / mask_dir
-    if not idir.is_dir() or not mdir.is_dir():
-        raise DataError(f"segmentation set {root} needs {image_dir}/ and {mask_dir}/ "
-                        "holding images and label masks of the same names")
+
+def resize_set(images: np.ndarray, size) -> np.ndarray:
+    """Decoded images resized to `size` (int or (H, W)), or each passed through a callable."""
+    if not callable(size):
+        return resize_images(images, size)
     from PIL import Image
 
-    from procmem.encoder.imagefolder import IMAGE_SUFFIXES
-
-    files = sorted(f for f in idir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
-    images, masks, ids = [], [], []
-    for f in files:
-        mf = mdir / f.name
-        if not mf.is_file():
-            mf = mdir / (f.stem + ".png")
-        if not mf.is_file():
-            raise DataError(f"no label mask for {f} in {mdir}; masks must share the image's name")
-        img = _read_rgb(f, size)
-        with Image.open(mf) as m:
-            if m.mode not in ("L", "P", "I", "I;16"):
-                raise DataError(f"{mf} is a {m.mode} image; a label mask holds one class id per pixel")
-            if size is not None or m.size != (img.shape[1], img.shape[0]):
-                m = m.resize((img.shape[1], img.shape[0]), Image.NEAREST)
-            mask = np.asarray(m).astype(np.int64)
-        bad = (mask >= num_classes) & (mask != void)
-        if bad.any():
-            raise DataError(f"{mf} has label {int(mask[bad][0])} outside 0..{num_classes - 1} "
-                            f"and not void ({void}); set num_classes/void to match the data")
-        images.append(img)
-        masks.append(mask)
-        ids.append(f.name)
-    if not images:
-        raise DataError(f"no images in {idir}")
-    return SegmentationSet(name, _stack(images, str(idir)), np.stack(masks), num_classes, void, ids)
+    return np.stack([np.asarray(size(Image.fromarray(im).convert("RGB"))) for im in images])

@@ -29,6 +29,9 @@ def cache_path(cache_dir, encoder, dataset, kind: str = "embed") -> Path:
     # (patch size ...), so the architecture description joins the key
     arch = json.dumps({k: meta.get(k) for k in ("arch", "timm_kwargs", "image_size", "mean", "std")},
                       sort_keys=True, default=str)
+    protocol = getattr(encoder, "protocol", None)  # a protocol's own preprocessing (paper's)
+    if protocol:
+        arch += f"|{protocol}:" + json.dumps(encoder.preprocessing, sort_keys=True)
     key = hashlib.sha256(f"{encoder.fingerprint}|{arch}|{dataset.fingerprint()}|{kind}".encode()
                          ).hexdigest()
     return Path(cache_dir) / f"{slug(encoder.name)}-{slug(dataset.name)}-{kind}-{key[:16]}.npz"

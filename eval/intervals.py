@@ -1,4 +1,6 @@
-"""Means over seeds with Student-t intervals, and 'a > b' decided paired by seed.
+"""The interval maths of every table: means over seeds with Student-t intervals and "a > b"
+decided paired by seed (the orderings); Wilson and bootstrap intervals over the queries or
+images of one run, and better / worse / tie verdicts of paired differences (eval tables).
 
 The orderings' statistics (docs/results.md, steps 5-6): mean +/- t(0.5 + c/2, n - 1) * s /
 sqrt(n), s the sample standard deviation; two seeded models are compared by the interval of
@@ -75,3 +77,53 @@ def summarise(per_run: list[dict], deterministic=()) -> dict:
     return {metric: {model: mean_ci(vs, deterministic=model in deterministic)
                      for model, vs in by_model.items()}
             for metric, by_model in sorted(values.items())}
+
+
+# ====== intervals within one run: over the queries or images of a data set ======
+
+BOOTSTRAP = 1000
+"""Resamples of the percentile bootstrap (Efron & Tibshirani 1993, ch. 13); seeded, so every
+table is reproducible from its stored per-item values."""
+VERDICT_WORDS = ("better", "worse", "tie")
+
+
+def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a proportion (Wilson 1927): the binomial interval of an
+    accuracy over n queries; (nan, nan) when n is 0."""
+    from scipy import stats
+
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_ci(statistic, n: int, confidence: float = CONFIDENCE, resamples: int = BOOTSTRAP,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic(index)` over n items resampled with
+    replacement (index: int array [n]); nan draws (an empty class, say) are left out.
+
+    A paired difference passes a statistic of both encoders on the same index, so both see the
+    same resampled images.
+    """
+    import numpy as np
+
+    if n <= 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n, n)) for _ in range(resamples)], np.float64)
+    draws = draws[~np.isnan(draws)]
+    if not len(draws):
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(draws, [0.5 - confidence / 2, 0.5 + confidence / 2])
+    return float(lo), float(hi)
+
+
+def verdict(low: float, high: float) -> str:
+    """better when the interval of a difference lies above 0, worse when below, else tie."""
+    if low != low or high != high:  # nan: no interval
+        return "tie"
+    return "better" if low > 0 else "worse" if high < 0 else "tie"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from procmem.eval.neighbours import exact_topk, neighbour_labels
-from procmem.eval.results import markdown_table, pct
 from procmem.memory.voting import RULES, predict, vote
 
 KS = (1, 5, 10, 20, 50, 100, 200)
@@ -26,19 +25,23 @@ def capped_ks(ks, memory_size: int) -> list[int]:
 
 
 def knn_sweep(mem_feats, mem_labels, qry_feats, qry_labels, num_classes: int,
-              ks=KS, rules=RULES, fixed_k: int = FIXED_K) -> dict:
-    """Accuracy for each (rule, k); the fixed-k and best-over-k summaries; fixed-k predictions."""
+              ks=KS, rules=RULES, fixed_k: int = FIXED_K, **vote_kw) -> dict:
+    """Accuracy for each (rule, k); the fixed-k and best-over-k summaries; fixed-k predictions;
+    `correct` [rules, ks, queries] (uint8: 1 where right), what intervals are computed from."""
     ks = capped_ks(ks, len(mem_labels))
     kmax = max(ks)
     sims, idx = exact_topk(qry_feats, mem_feats, kmax)
     nl = neighbour_labels(idx, mem_labels)
     qry_labels = np.asarray(qry_labels)
     k_fixed = min(fixed_k, len(mem_labels))
+    all_ks = sorted(set(ks) | {k_fixed})
     acc, best, fixed, preds = {}, {}, {}, {}
-    for rule in rules:
+    correct = np.zeros((len(rules), len(all_ks), len(qry_labels)), np.uint8)
+    for r, rule in enumerate(rules):
         acc[rule] = {}
-        for k in sorted(set(ks) | {k_fixed}):
-            p = predict(vote(nl[:, :k], sims[:, :k], rule, num_classes))
+        for j, k in enumerate(all_ks):
+            p = predict(vote(nl[:, :k], sims[:, :k], rule, num_classes, **vote_kw))
+            correct[r, j] = p == qry_labels
             acc[rule][str(k)] = float(np.mean(p == qry_labels)) if len(p) else 0.0
             if k == k_fixed:
                 preds[rule] = p
@@ -47,25 +50,5 @@ def knn_sweep(mem_feats, mem_labels, qry_feats, qry_labels, num_classes: int,
         best[rule] = {"k": kb, "accuracy": acc[rule][str(kb)]}
     return {"ks": ks, "fixed_k": k_fixed, "accuracy": acc, "fixed": fixed, "best": best,
             "predictions": preds, "neighbours": idx[:, :5], "memory_size": len(mem_labels),
-            "queries": len(qry_labels)}
-
-
-def table_markdown(results: dict, encoders: list[str], datasets: list[str], rules=RULES) -> str:
-    """One Markdown table per rule: cells 'acc@k=20 / best (k*)' in percent."""
-    parts = []
-    for rule in rules:
-        rows = []
-        for e in encoders:
-            row = [e]
-            for d in datasets:
-                r = results.get(e, {}).get(d)
-                if r is None:
-                    row.append("-")
-                    continue
-                b = r["best"][rule]
-                row.append(f"{pct(r['fixed'][rule])} / {pct(b['accuracy'])} (k={b['k']})")
-            rows.append(row)
-        parts.append(f"**{rule} voting**: top-1 accuracy (%) at fixed k={FIXED_K} (capped at the "
-                     "memory size) / best over k (tuned on the queries)\n\n"
-                     + markdown_table(["encoder"] + datasets, rows))
-    return "\n\n".join(parts)
+            "queries": len(qry_labels), "correct": correct, "all_ks": all_ks,
+            "rules": list(rules)}

@@ -6,8 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from procmem.eval.claims import BASELINES, PRIMARY_RULE, VERDICTS
+from procmem.eval.comparisons import fmt_cell
 from procmem.eval.intervals import CONFIDENCE
 from procmem.eval.results import markdown_table, read_result
+
+
+def _seg(r: dict) -> dict:
+    return {"r2-pca3": r["r2_pca3"]["r2"], "in-context-miou": r["in_context"]["miou"],
+            "knn-miou": r["knn"]["miou"]}
 
 
 def metrics_of(rundir: Path) -> dict:
@@ -23,11 +29,34 @@ def metrics_of(rundir: Path) -> dict:
             out.setdefault(model, {})[f"linear/{ds}"] = r["accuracy"]
     for model, r in (read_result(rundir, "nights") or {"results": {}})["results"].items():
         out.setdefault(model, {})["nights/2afc"] = r["agreement"]
-    for model, r in (read_result(rundir, "segment") or {"results": {}})["results"].items():
-        m = out.setdefault(model, {})
-        m["camvid/r2-pca3"] = r["r2_pca3"]["r2"]
-        m["camvid/in-context-miou"] = r["in_context"]["miou"]
-        m["camvid/knn-miou"] = r["knn"]["miou"]
+    for model, by_set in (read_result(rundir, "segment") or {"results": {}})["results"].items():
+        for ds, r in by_set.items():
+            out.setdefault(model, {}).update({f"{ds}/{k}": v for k, v in _seg(r).items()})
+    return out
+
+
+def intervals_of(rundir: Path) -> dict:
+    """{model: {metric: cell}}: each value of `metrics_of` with its n and 95% interval over
+    the queries or images, computed from the stored results as every eval table computes it."""
+    from procmem.eval import store
+    from procmem.eval.classification import LINEAR, knn_metric
+    from procmem.eval.comparisons import cell
+    from procmem.eval.nights import NIGHTS
+    from procmem.eval.segment_run import IN_CONTEXT, KNN_MIOU, r2_metric
+
+    out: dict = {}
+    for rec in store.records(rundir, "knn"):
+        for rule in rec["result"]["rules"]:
+            out.setdefault(rec["encoder"]["name"], {})[f"knn-{rule}/{rec['dataset']['name']}"] = \
+                cell(rec, knn_metric(rule))
+    for task, metrics in (("linear", {"linear/{ds}": LINEAR}), ("nights", {"nights/2afc": NIGHTS}),
+                          ("segment", {"{ds}/r2-pca3": r2_metric(3), "{ds}/in-context-miou": IN_CONTEXT,
+                                       "{ds}/knn-miou": KNN_MIOU})):
+        for rec in store.records(rundir, task):
+            for key, metric in metrics.items():
+                if task != "segment" or metric.name != "r2-pca3" or "r2_pca3" in rec["result"]:
+                    out.setdefault(rec["encoder"]["name"], {})[
+                        key.format(ds=rec["dataset"]["name"])] = cell(rec, metric)
     return out
 
 
@@ -65,11 +94,14 @@ def markdown(result: dict) -> str:
           ("skipped (complete)" if t["skipped"] else "trained")
           + (f", resumed at step {t['resumed_from']}" if t.get("resumed_from") else "")]
          for t in result["training"]]) + "\n")
+    within = result.get("seed_intervals", {})
     for metric, by_model in result["metrics"].items():
-        rows = [[m, *_fmt(s), s["n"], ", ".join(f"{100 * v:.1f}" for v in s["values"])]
+        rows = [[m, *_fmt(s), s["n"], ", ".join(fmt_cell(c) for c in within.get(metric, {}).get(m, []))
+                 or ", ".join(f"{100 * v:.1f}" for v in s["values"])]
                 for m, s in sorted(by_model.items(), key=lambda kv: -kv[1]["mean"])]
         parts.append(f"### {metric}\n\n" + markdown_table(
-            ["model", "mean", f"{int(100 * CONFIDENCE)}% CI", "n", "per seed"], rows) + "\n")
+            ["model", "mean", f"{int(100 * CONFIDENCE)}% CI over seeds", "seeds",
+             "per seed (95% interval over its queries or images, n)"], rows) + "\n")
     return "\n".join(parts)
 
 

@@ -109,10 +109,12 @@ def confusion_matrix(path, truth, pred, class_names, title: str = "") -> Path:
     ok = np.asarray(pred) >= 0
     m = np.bincount(np.asarray(truth)[ok] * c + np.asarray(pred)[ok], minlength=c * c).reshape(c, c)
     norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(0.5 * c + 2.5, 0.5 * c + 2))
+    side = min(0.5 * c + 2.5, 14.0)  # 1,000 ImageNet classes still fit a page
+    fig, ax = plt.subplots(figsize=(side, side - 0.5))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(c), class_names, rotation=90, fontsize=7)
-    ax.set_yticks(range(c), class_names, fontsize=7)
+    if c <= 60:  # beyond that the names cannot be read; the matrix still shows its structure
+        ax.set_xticks(range(c), class_names, rotation=90, fontsize=7)
+        ax.set_yticks(range(c), class_names, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=8)
@@ -150,26 +152,76 @@ def pca_maps(path, images, label_maps, maps_by_encoder: dict[str, list[np.ndarra
     return _save(fig, path)
 
 
-def curves(path, series: dict[str, tuple], xlabel: str, ylabel: str, title: str = "",
-           logx: bool = False, logy: bool = False, annotate: dict[str, list] | None = None) -> Path:
-    """Line plots: `series[name] = (x, y)`; optional per-point annotations (e.g. k)."""
+def _log_ticks(axis, values, most: int = 7) -> None:
+    """Major ticks of a log axis at (at most `most`, evenly spread) data values, labelled
+    plainly ('200', '0.05'), and no minor labels: matplotlib's default 2x10^1, 3x10^1 ...
+    minor labels overlap on an axis spanning less than a decade."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    vals = sorted({float(v) for v in values if v and v > 0})
+    if vals:  # at least 1/most of the axis's decades apart, so labels do not crowd
+        gap = max(np.log10(vals[-1] / vals[0]) / most, 0.05)
+        kept = [vals[0]]
+        for v in vals[1:]:
+            if np.log10(v / kept[-1]) >= gap:
+                kept.append(v)
+        vals = kept
+    axis.set_major_locator(FixedLocator(vals))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def overlapping_labels(fig) -> int:
+    """How many pairs of tick labels on the same axis overlap once drawn (0 when readable)."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    count = 0
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            boxes = [t.get_window_extent(r) for t in axis.get_ticklabels(which="both")
+                     if t.get_visible() and t.get_text()]
+            count += sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    return count
+
+
+def curves_figure(series: dict[str, tuple], xlabel: str, ylabel: str, title: str = "",
+                  logx: bool = False, logy: bool = False, annotate: dict[str, list] | None = None):
+    """The figure `curves` saves (kept apart so its readability can be checked)."""
+    from matplotlib.ticker import FixedLocator
+
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, (x, y) in series.items():
         ax.plot(x, y, marker="o", label=name)
         for xi, yi, t in zip(x, y, (annotate or {}).get(name, [])):
             ax.annotate(str(t), (xi, yi), fontsize=7, textcoords="offset points", xytext=(3, 3))
     if logx:
         ax.set_xscale("log")
+        _log_ticks(ax.xaxis, [v for x, _ in series.values() for v in x])
     if logy:
         ax.set_yscale("log")
+        _log_ticks(ax.yaxis, [v for _, y in series.values() for v in y])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    for _ in range(4):  # still crowded (long labels): keep every other tick of a log axis
+        if not (logx or logy) or not overlapping_labels(fig):
+            break
+        for axis, on in ((ax.xaxis, logx), (ax.yaxis, logy)):
+            if on:
+                ticks = list(axis.get_majorticklocs())
+                axis.set_major_locator(FixedLocator(ticks[::2]))
+    return fig
+
+
+def curves(path, series: dict[str, tuple], xlabel: str, ylabel: str, title: str = "",
+           logx: bool = False, logy: bool = False, annotate: dict[str, list] | None = None) -> Path:
+    """Line plots: `series[name] = (x, y)`; optional per-point annotations (e.g. k); log axes
+    are ticked at the data's own values."""
+    return _save(curves_figure(series, xlabel, ylabel, title, logx, logy, annotate), path)
 
 
 def bar_panels(path, panels: dict[str, list[tuple[str, float, float]]], title: str = "",

@@ -61,16 +61,19 @@ def sensitive_items_brute_force(mem_feats, mem_labels, qry_feats, k: int, rule: 
 
 
 def privacy_sweep(mem_feats, mem_labels, qry_feats, qry_labels, num_classes: int,
-                  ks=(1, 5, 10, 20, 50), rules=("plurality",), **vote_kw) -> list[dict]:
+                  ks=(1, 5, 10, 20, 50), rules=("plurality",), progress: bool = False,
+                  **vote_kw) -> list[dict]:
     """Accuracy and sensitive fraction for each (rule, k): the privacy/accuracy trade-off."""
+    from procmem.core.progress import progress as bar
+
     rows = []
     n = len(mem_labels)
-    for rule in rules:
-        for k in sorted({min(k, n) for k in ks}):
-            r = sensitive_items(mem_feats, mem_labels, qry_feats, k, rule, num_classes, **vote_kw)
-            rows.append({"rule": rule, "k": k, "memory_size": n,
-                         "accuracy": float(np.mean(r["predictions"] == np.asarray(qry_labels))),
-                         "sensitive_fraction": r["fraction"],
-                         "sensitive_count": int(len(r["sensitive"])),
-                         "changed_queries": r["changed_queries"]})
+    combos = [(rule, k) for rule in rules for k in sorted({min(k, n) for k in ks})]
+    for rule, k in bar(combos, desc="privacy audit", unit="(rule, k)", disable=not progress):
+        r = sensitive_items(mem_feats, mem_labels, qry_feats, k, rule, num_classes, **vote_kw)
+        rows.append({"rule": rule, "k": k, "memory_size": n,
+                     "accuracy": float(np.mean(r["predictions"] == np.asarray(qry_labels))),
+                     "sensitive_fraction": r["fraction"],
+                     "sensitive_count": int(len(r["sensitive"])),
+                     "changed_queries": r["changed_queries"]})
     return rows

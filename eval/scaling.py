@@ -48,13 +48,15 @@ def power_law_fit(sizes, errors) -> dict:
 
 def scaling_curve(mem_feats, mem_labels, qry_feats, qry_labels, num_classes: int,
                   rules=("plurality", "rank"), k: int = FIXED_K, seed: int = 0,
-                  steps: int = 8) -> dict:
+                  steps: int = 8, progress: bool = False) -> dict:
     """Top-1 error for each memory size and rule, and the log-log fit per rule."""
+    from procmem.core.progress import progress as bar
+
     order = nested_order(mem_labels, seed)
     sizes = memory_sizes(len(order), num_classes, steps)
     qry_labels = np.asarray(qry_labels)
     errors = {r: [] for r in rules}
-    for n in sizes:
+    for n in bar(sizes, desc="memory sizes", unit="size", disable=not progress):
         keep = np.sort(order[:n])
         kk = min(k, n)
         sims, idx = exact_topk(qry_feats, mem_feats[keep], kk)

@@ -11,8 +11,9 @@ to that image's (kept) patch features, keep the first n components (default 3, t
 as RGB in Fig. 9), and fit ordinary least squares with an intercept from those components to
 the label fractions (one output per class). R^2 = 1 - SS_res / SS_tot summed over all classes
 and cells (variance-weighted multi-output R^2), computed per image, then averaged over images;
-images whose kept cells all share one label (SS_tot = 0) are skipped. R^2 is 1 when the
-components encode the labels linearly and about n / (cells - 1) for noise.
+images whose kept cells all share one label (SS_tot = 0), or that keep fewer than two cells,
+are skipped. R^2 is 1 when the components encode the labels linearly and about n / (m - 1)
+for noise, m the cells an image keeps (`noise_floor` averages it over the images scored).
 
 In-context segmentation (Fig. 10): a prompt image and its mask select a concept c. Prototypes
 are the mean unit patch features of the prompt's cells whose majority label is c (foreground)
@@ -64,8 +65,10 @@ def r2_image(features: np.ndarray, fractions: np.ndarray, valid: np.ndarray,
     """R^2 of one image's label fractions from its first n PCA components (nan if one label)."""
     x = features[valid].astype(np.float64)
     y = fractions[valid]
+    if len(x) < 2:  # no (or one) labelled cell: nothing to explain
+        return float("nan")
     ss_tot = np.sum((y - y.mean(axis=0)) ** 2)
-    if ss_tot <= 1e-12 or len(x) < 2:
+    if ss_tot <= 1e-12:
         return float("nan")
     z = np.c_[np.ones(len(x)), _pca(x, n_components)]
     coef, *_ = np.linalg.lstsq(z, y, rcond=None)
@@ -86,9 +89,20 @@ def zero_shot_r2(patch_feats: np.ndarray, masks, num_classes: int, void: int,
     fr, va, _ = grid_labels(masks, patch_feats.shape[1:3], num_classes, void)
     per = np.array([r2_image(f, a, v, n_components) for f, a, v in zip(patch_feats, fr, va)])
     ok = ~np.isnan(per)
+    kept = va.reshape(len(va), -1).sum(axis=1)
     return {"r2": float(per[ok].mean()) if ok.any() else float("nan"),
             "images": int(ok.sum()), "skipped": int((~ok).sum()),
-            "n_components": n_components, "per_image": per}
+            "n_components": n_components, "noise_floor": noise_floor(kept[ok], n_components),
+            "per_image": per, "kept_cells": kept}
+
+
+def noise_floor(kept_cells, n_components: int) -> float:
+    """The R^2 noise features reach, averaged over the images scored: a least-squares fit
+    with an intercept and n regressors on m cells explains n / (m - 1) of pure noise in
+    expectation, and m is the number of cells each image actually keeps (void dropped)."""
+    m = np.asarray(kept_cells, np.float64)
+    m = m[m > 1]
+    return float(np.mean(np.minimum(n_components / (m - 1), 1.0))) if len(m) else float("nan")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -102,6 +116,7 @@ def in_context(patch_feats: np.ndarray, masks, num_classes: int, void: int) -> d
     f = _unit(patch_feats)
     n = len(f)
     per_class: dict[int, list[float]] = {}
+    per_image = np.full((n, num_classes), np.nan)
     for i in range(n if n > 1 else 0):
         j = (i + 1) % n
         pl, ql = major[i], major[j]
@@ -115,9 +130,11 @@ def in_context(patch_feats: np.ndarray, masks, num_classes: int, void: int) -> d
             pred, truth = s[:, 0] > s[:, 1], ql[qv] == c
             union = np.sum(pred | truth)
             per_class.setdefault(int(c), []).append(float(np.sum(pred & truth) / union))
+            per_image[i, int(c)] = per_class[int(c)][-1]
     ious = {c: float(np.mean(v)) for c, v in sorted(per_class.items())}
     return {"miou": float(np.mean(list(ious.values()))) if ious else float("nan"),
-            "per_class_iou": ious, "pairs": int(sum(len(v) for v in per_class.values()))}
+            "per_class_iou": ious, "pairs": int(sum(len(v) for v in per_class.values())),
+            "per_image_iou": per_image}
 
 
 def miou_from_confusion(conf: np.ndarray) -> tuple[float, dict]:
@@ -137,15 +154,19 @@ def knn_segmentation(mem_feats, mem_masks, qry_feats, qry_masks, num_classes: in
     mv, qv = mm >= 0, qm >= 0
     mf, ml = _unit(mem_feats[mv]), mm[mv]
     qf, ql = _unit(qry_feats[qv]), qm[qv]
-    sims, idx = exact_topk(qf, mf, min(k, len(ml)))
+    owner = np.nonzero(qv)[0]  # the query image of each kept cell
+    sims, idx = exact_topk(qf, mf, max(1, min(k, len(ml))))
     pred = predict(vote(neighbour_labels(idx, ml), sims, rule, num_classes))
     ok = pred >= 0
-    conf = np.bincount(ql[ok] * num_classes + pred[ok],
-                       minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    flat = (owner[ok] * num_classes + ql[ok]) * num_classes + pred[ok]
+    per_image = np.bincount(flat, minlength=len(qm) * num_classes * num_classes).reshape(
+        len(qm), num_classes, num_classes)
+    conf = per_image.sum(axis=0)
     miou, ious = miou_from_confusion(conf)
     return {"miou": miou, "per_class_iou": ious, "k": int(idx.shape[1]), "rule": rule,
             "memory_cells": int(len(ml)), "query_cells": int(len(ql)),
-            "pixel_accuracy": float(np.trace(conf) / max(conf.sum(), 1))}
+            "pixel_accuracy": float(np.trace(conf) / max(conf.sum(), 1)),
+            "per_image_confusion": per_image}
 
 
 def pca_rgb(features: np.ndarray) -> np.ndarray:

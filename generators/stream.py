@@ -12,8 +12,9 @@ context (rendered anything): a worker forked after that hangs in Mesa. Worker w 
 
 Yields `(image, metadata)`: image a uint8 numpy array [res, res, 3] (or `transform(image)`
 when a transform is given), metadata the sample JSON dict of contract 3 plus `stream`
-(rank, worker, pool, index). With `with_metadata=False` it yields the image alone, which
-the DataLoader's default collate can batch.
+(rank, worker, pool, index). The metadata holds None and lists of varying length, which
+torch's default collate refuses: give a DataLoader `collate_fn=collate` (images stacked,
+metadata a list of dicts), or `with_metadata=False` to get the image alone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ def _torch_dataset_base():
     import torch.utils.data
 
     return torch.utils.data.IterableDataset
+
+
+def collate(batch: list):
+    """DataLoader `collate_fn` for the stream: (images stacked by torch's default collate, the
+    metadata dicts as a list); a batch of bare images (`with_metadata=False`) is just stacked."""
+    from torch.utils.data import default_collate
+
+    if batch and isinstance(batch[0], tuple) and len(batch[0]) == 2 and isinstance(batch[0][1], dict):
+        images, metas = zip(*batch)
+        return default_collate(list(images)), list(metas)
+    return default_collate(batch)
 
 
 class ProceduralStream(_torch_dataset_base()):

@@ -98,7 +98,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "run": {
         "seed": 0,
-        "device": "auto",               # auto | cpu | cuda
+        # cuda: a GPU recipe, refused without a GPU (--allow-cpu runs it anyway); cpu; auto:
+        # either. The defaults are the paper's ViT-S/16 recipe (batch 512), so: cuda.
+        "device": "cuda",
         "bf16": True,                   # autocast on CUDA only
         "checkpoint_every": 1000,
         "log_every": 10,

@@ -53,6 +53,11 @@ from procmem.pretrain.update import (
 # Config keys that may change between a run and its resumption (they change no schedule).
 RESUMABLE_KEYS = ("schedule.max_steps", "run.", "data.", "probe.")
 RUN_INFO_NAME = "run.json"
+GPU_RECIPE_ON_CPU = (
+    "no CUDA device is visible, and this config is a GPU recipe (run.device=cuda: the built-in "
+    "defaults and paper-vits16 are the paper's ViT-S/16 at batch 512, hours per epoch on a "
+    "GPU, out of memory or stalled on a CPU); on a CPU use --preset tiny-cpu, or run this one "
+    "here anyway with --allow-cpu (run.device=cpu)")
 
 
 class TrainingError(ProcmemError):
@@ -80,7 +85,7 @@ def setup_distributed(device_pref: str) -> DistInfo:
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = device_pref == "cuda" or (device_pref == "auto" and torch.cuda.is_available())
     if device_pref == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("run.device=cuda but no CUDA device is visible; use run.device=cpu")
+        raise TrainingError(GPU_RECIPE_ON_CPU)
     device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
     if use_cuda:
         torch.cuda.set_device(device)
@@ -303,7 +308,8 @@ class Trainer:
                 "data": self.data_spec, "provenance": self.provenance,
                 "world_size": self.dist.world, "procmem_version": procmem.__version__})
         if self.step >= self.total:
-            return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None}
+            return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None,
+                    "rank": self.dist.rank}
         log = self.log = MetricsLog(self.out, self.step, tensorboard=self.tensorboard) if main else None
         loader = make_loader(self.data_spec, cfg, self.batch,
                              pin_memory=self.dist.device.type == "cuda", start_step=self.step)
@@ -325,8 +331,8 @@ class Trainer:
                 loss_value, vals = self.train_step(crops)
                 now = time.perf_counter()
                 step_time, t_prev = now - t_prev, now
-                bar.update(1)
                 bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{vals['lr']:.2e}")
+                bar.update(1)  # after the postfix: a plain line carries this step's loss
                 if log is not None and (self.step % every_log == 0 or self.step == self.total):
                     log.log(self.step, {"loss": loss_value, **vals, "epoch": self.epoch,
                                         "img_per_s": cfg["optim"]["batch_size"] / step_time,
@@ -343,7 +349,8 @@ class Trainer:
             if log is not None:
                 log.close()
                 self.log = None
-        return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": loss_value}
+        return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": loss_value,
+                "rank": self.dist.rank}
 
 
 def pretrain(cfg: dict, data_spec: str, out_dir: str | Path, progress: bool = True,

@@ -28,6 +28,19 @@ if ! have_egl; then
     fi
 fi
 
+# Headless Chromium for the report's browser test (tests/eval/test_report_browser.py): Debian's
+# package, installed as root where missing; elsewhere that one test is skipped with a note.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        echo "setup: installing headless Chromium (chromium) for the report test"
+        { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } ||
+            echo "setup: chromium could not be installed; the report's browser test will be skipped" >&2
+    else
+        echo "setup: no chromium; the report's browser test is skipped (root: apt-get install chromium)" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     if ! "$PY" -m venv .venv 2>/dev/null; then
         rm -rf .venv

@@ -1,7 +1,8 @@
 """`procmem eval ...`: the papers' tables, segmentation, privacy, unlearning, report.
 
-Every subcommand writes `<out>/<name>.json` + `.md` and pictures under `<out>/pictures/`
-(`--out`, default eval-run); `procmem eval report OUT` gathers them into one HTML page.
+Every subcommand stores each (encoder, data set) result under `<out>/results/` and rebuilds
+`<out>/<name>.json` + `.md` from all of them, so calls into one `--out` (default eval-run) add
+rows; pictures go under `<out>/pictures/`; `procmem eval report OUT` makes one HTML page.
 Features are cached per (encoder fingerprint, data set) under `<out>/cache` (or --cache), so
 reruns are fast and an interrupted embedding resumes. Heavy libraries are imported inside the
 handlers.
@@ -19,8 +20,13 @@ ENCODER_HELP = ("encoder to evaluate (repeatable): procmem:<export> (a `procmem 
                 "timm:<arch>:<weights.safetensors>[:size] (any timm model from a local file; "
                 "nothing is downloaded) or pixels[:size[:patch]] (raw pixels, default 32: the "
                 "baseline). Default: pixels")
-DATASET_HELP = ("classification set: cifar10, imagenette or pneumoniamnist (from the shared "
-                "data folder), or a path to an ImageFolder tree or a MedMNIST-style .npz")
+DATASET_HELP = ("data set: the name of a folder or .npz under the data root (an ImageFolder, "
+                "train/ + val/ splits of one, a MedMNIST or Keras .npz, or image/label-map "
+                "pairs for segment), e.g. cifar10, imagenette, pneumoniamnist, or a path to one")
+PROTOCOL_HELP = ("procmem (default: each encoder's own preprocessing, k=20 and the sweep, every "
+                 "rule) or paper (dino's eval_knn.py as Rodriguez-Munoz et al. ran it: resize 256, "
+                 "centre crop 224, ImageNet mean/std, softmax vote T=0.07, k in {10, 20, 100, 200}; "
+                 "its best-of-k is labelled optimistic)")
 
 
 def _out(p: argparse.ArgumentParser) -> None:
@@ -28,10 +34,10 @@ def _out(p: argparse.ArgumentParser) -> None:
                help="run directory for results and pictures (default eval-run)")
 
 
-def _common(p: argparse.ArgumentParser, datasets: bool = True, many: bool = True) -> None:
+def _common(p: argparse.ArgumentParser, datasets: bool = True) -> None:
     _out(p)
     p.add_argument("--encoder", action="append", dest="encoders", metavar="SPEC",
-                   help=ENCODER_HELP if many else ENCODER_HELP + " (the first one is used)")
+                   help=ENCODER_HELP)
     p.add_argument("--cache", default=None, help="feature cache directory (default OUT/cache)")
     p.add_argument("--data-root", default=None,
                    help="real-data folder (default $PROCMEM_DATA or ../shared/data)")
@@ -39,7 +45,7 @@ def _common(p: argparse.ArgumentParser, datasets: bool = True, many: bool = True
     add_quiet(p)
     if datasets:
         p.add_argument("--dataset", action="append", dest="datasets", metavar="SET",
-                       help=DATASET_HELP + (" (repeatable)" if many else "") + "; default cifar10")
+                       help=DATASET_HELP + " (repeatable); default cifar10")
         p.add_argument("--query-fraction", type=float, default=0.2,
                        help="share of each class held out as queries where a set has no "
                             "official split (seeded, stratified); default 0.2")
@@ -63,6 +69,7 @@ def register(sub) -> None:
                       "distance, softmax (tau 0.07), rank (alpha 2).")
     _common(p)
     _ks(p, "k values, repeatable (default the sweep)")
+    p.add_argument("--protocol", choices=("procmem", "paper"), default="procmem", help=PROTOCOL_HELP)
     p.set_defaults(func=_knn)
 
     p = es.add_parser("linear", help="linear-probe table on the same features",
@@ -90,15 +97,24 @@ def register(sub) -> None:
                       "kNN: half the images form a patch memory whose votes label the rest. "
                       "Exact definitions: eval/segmentation.py.")
     _common(p, datasets=False)
-    p.add_argument("--seg-root", default=None, help="folder with image and mask sub-folders "
-                   "(default shared camvid/CamVid)")
-    add_option(p, "--image-dir", old=("--images",), default="val",
-               help="image sub-folder of --seg-root (default val)")
-    add_option(p, "--mask-dir", old=("--masks",), default="valannot",
-               help="label-mask sub-folder of --seg-root (default valannot)")
-    p.add_argument("--num-classes", type=int, default=11, help="classes (CamVid: 11)")
-    p.add_argument("--void", type=int, default=11, help="ignored label (CamVid: 11)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    p.add_argument("--dataset", default=None, metavar="SET",
+                   help="segmentation set: a folder under the data root or a path, holding image "
+                        "and label-map folders (val/ + valannot/, images/ + masks/, ...); "
+                        "default the shared camvid/CamVid")
+    p.add_argument("--seg-root", default=None, help="the same as --dataset PATH")
+    add_option(p, "--image-dir", old=("--images",), default=None,
+               help="image sub-folder (default: found, e.g. val)")
+    add_option(p, "--mask-dir", old=("--masks",), default=None,
+               help="label-map sub-folder (default: found, e.g. valannot)")
+    add_option(p, "--res", old=("--size",), type=int, default=None,
+               help="resize images (bilinear) and label maps (nearest) to RES x RES on load; "
+                    "needed when image sizes differ")
+    p.add_argument("--num-classes", type=int, default=None,
+                   help="classes 0..N-1 (default: CamVid's 11 for camvid, else the largest "
+                        "non-void label + 1)")
+    p.add_argument("--void", type=int, default=None,
+                   help="label of unlabelled pixels, ignored (default: 11 for camvid, else 255)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--components", type=int, action="append", default=None,
                    help="PCA components for R^2 (repeatable; default 3, as in Fig. 9's RGB maps)")
     add_option(p, "-k", old=("--k",), type=int, default=20,
@@ -109,21 +125,21 @@ def register(sub) -> None:
                       description="Fraction of memory items whose removal changes at least one "
                       "test prediction (Rodriguez-Munoz et al. 2025 Sec. 6, Fig. 14), exact via "
                       "top-(k+1) re-votes, against accuracy for several k.")
-    _common(p, many=False)
+    _common(p)
     _ks(p, "k values, repeatable (default 1 5 10 20 50)")
     p.set_defaults(func=_privacy)
 
     p = es.add_parser("scaling", help="error vs memory size with a log-log fit",
                       description="Nested stratified memories N, N/2, ...; error at k=20; "
                       "power-law fit (Geirhos et al. 2024 Fig. 3, App. E).")
-    _common(p, many=False)
+    _common(p)
     p.set_defaults(func=_scaling)
 
     p = es.add_parser("unlearn", help="remove a forget set: efficiency, utility, forget quality",
                       description="Geirhos et al. 2024 Sec. 3.4 on a real VisualMemory: remove "
                       "time vs rebuilding, accuracy before/after, no forgotten item retrieved, "
                       "receipt checks.")
-    _common(p, many=False)
+    _common(p)
     p.add_argument("--fraction", type=float, default=0.1, help="random share to forget (default 0.1)")
     p.add_argument("--forget-class", type=int, default=None, help="forget one whole class instead")
     p.set_defaults(func=_unlearn)
@@ -131,7 +147,7 @@ def register(sub) -> None:
     p = es.add_parser("add-classes", help="insert new classes without training",
                       description="Geirhos et al. 2024 Table 1: old-class accuracy before and "
                       "after inserting new classes, and new-class accuracy.")
-    _common(p, many=False)
+    _common(p)
     p.add_argument("--new-fraction", type=float, default=0.5,
                    help="share of classes (the last ids) held back and then inserted (default 0.5)")
     p.set_defaults(func=_add_classes)
@@ -156,6 +172,15 @@ def register(sub) -> None:
     _orderings_options(p)
     p.set_defaults(func=_orderings)
 
+    p = es.add_parser("paper", help="the paper's protocol and tables, published figures beside",
+                      description=PAPER_HELP)
+    _common(p, datasets=False)
+    add_option(p, "--per-class", type=int, default=None,
+               help="at most N memory images per class (queries: a quarter); ImageNet-1K in "
+                    "full does not fit in memory")
+    p.add_argument("--linear", action="store_true", help="also the linear probe (Table 5 shape)")
+    p.set_defaults(func=_paper)
+
     p = es.add_parser("report", help="one static HTML page of a run's tables and pictures")
     p.add_argument("rundir", help="run directory written by the other eval commands")
     p.set_defaults(func=_report)
@@ -167,6 +192,12 @@ def _ks(p: argparse.ArgumentParser, help: str) -> None:
     add_option(p, "-k", old=("--k",), type=int, action="append", dest="ks", help=help)
 
 
+PAPER_HELP = ("Run Rodriguez-Munoz et al. 2025's evaluation (eval/paper_protocol.py: dino's "
+              "eval_knn.py with the authors' k sweeps; their COCO R^2) on whichever of Flowers102, "
+              "CUB200, Food101, ImageNet-1K, NIGHTS, MedMNIST and COCO the data root holds, and "
+              "print the shapes of the paper's tables with the published figures "
+              "(eval/published.json, each cited; 'not found' where none was read) beside the "
+              "measured ones, each with n and a 95% interval.")
 ORDERINGS_HELP = ("Train the preset on each procedural process for each seed (same step budget), "
                   "compare with random init and raw pixels on the real sets (kNN with every rule, "
                   "linear probe, NIGHTS 2AFC, CamVid PCA R^2), aggregate over seeds (mean, 95% "
@@ -219,34 +250,41 @@ def _cache(args):
     return args.cache or str(Path(args.out) / "cache")
 
 
-def _datasets(args) -> dict:
-    from procmem.eval.datasets import load_classification
+def _datasets(args) -> tuple[dict, dict]:
+    """{name: (memory, queries)} of --dataset, and {name: where it was read from}."""
+    from procmem.eval.catalogue import find, load_classification
 
-    out = {}
+    out, sources = {}, {}
     for spec in args.datasets or ["cifar10"]:
         mem, qry = load_classification(spec, args.data_root, args.query_fraction, args.seed,
                                        args.per_class, args.res)
-        out[mem.name.removesuffix("-memory")] = (mem, qry)
-    return out
-
-
-def _first(args):
-    (mem, qry), = list(_datasets(args).values())[:1]
-    return _encoders(args)[0], mem, qry
+        name = mem.name.removesuffix("-memory")
+        out[name], sources[name] = (mem, qry), str(find(spec, args.data_root)[0])
+    return out, sources
 
 
 def _knn(args):
     from procmem.eval.experiments import run_knn
 
-    run_knn(args.out, _encoders(args), _datasets(args), _cache(args), ks=args.ks,
-            progress=not args.quiet)
+    encoders, (data, sources) = _encoders(args), _datasets(args)
+    ks, rules = args.ks, None
+    if args.protocol == "paper":
+        from procmem.eval import paper_protocol as pp
+
+        for enc in encoders:
+            pp.with_protocol(enc, pp.knn_preprocess())
+        ks, rules = ks or list(pp.KS), ("softmax",)
+    run_knn(args.out, encoders, data, _cache(args), ks=ks, rules=rules,
+            progress=not args.quiet, sources=sources)
     return _done(args, "knn")
 
 
 def _linear(args):
     from procmem.eval.experiments import run_linear
 
-    run_linear(args.out, _encoders(args), _datasets(args), _cache(args), progress=not args.quiet)
+    data, sources = _datasets(args)
+    run_linear(args.out, _encoders(args), data, _cache(args), progress=not args.quiet,
+               sources=sources)
     return _done(args, "linear")
 
 
@@ -258,57 +296,64 @@ def _nights(args):
 
     root = args.nights_dir or Path(data_root(args.data_root)) / "nights"
     run_nights(args.out, _encoders(args), load_nights(root, args.split), _cache(args),
-               progress=not args.quiet)
+               progress=not args.quiet, name=Path(root).name or "nights", source=str(root))
     return _done(args, "nights")
 
 
 def _segment(args):
-    from pathlib import Path
-
-    from procmem.eval.datasets import data_root, load_segmentation
+    from procmem.eval.catalogue import load_segmentation_set
     from procmem.eval.experiments import run_segment
 
-    root = args.seg_root or Path(data_root(args.data_root)) / "camvid" / "CamVid"
-    segset = load_segmentation(root, args.image_dir, args.mask_dir, args.num_classes, args.void,
-                               limit=args.limit)
+    spec = args.seg_root or args.dataset
+    segset = load_segmentation_set(spec, args.data_root, image_dir=args.image_dir,
+                                   mask_dir=args.mask_dir, num_classes=args.num_classes,
+                                   void=args.void, size=args.res, limit=args.limit)
     run_segment(args.out, _encoders(args), segset, _cache(args), tuple(args.components or (3,)),
-                args.k, seed=args.seed, progress=not args.quiet)
+                args.k, seed=args.seed, progress=not args.quiet, source=spec or "camvid")
     return _done(args, "segment")
+
+
+def _each(args, run, name: str, **kwargs) -> int:
+    """An audit of every (encoder, data set) of the command line, side by side."""
+    data, sources = _datasets(args)
+    for enc in _encoders(args):
+        for dn, (mem, qry) in data.items():
+            run(args.out, enc, mem, qry, _cache(args), progress=not args.quiet,
+                source=sources[dn], **kwargs)
+    return _done(args, name)
 
 
 def _privacy(args):
     from procmem.eval.experiments import run_privacy
 
-    enc, mem, qry = _first(args)
-    run_privacy(args.out, enc, mem, qry, _cache(args), tuple(args.ks or (1, 5, 10, 20, 50)),
-                progress=not args.quiet)
-    return _done(args, "privacy")
+    return _each(args, run_privacy, "privacy", ks=tuple(args.ks or (1, 5, 10, 20, 50)))
 
 
 def _scaling(args):
     from procmem.eval.experiments import run_scaling
 
-    enc, mem, qry = _first(args)
-    run_scaling(args.out, enc, mem, qry, _cache(args), seed=args.seed, progress=not args.quiet)
-    return _done(args, "scaling")
+    return _each(args, run_scaling, "scaling", seed=args.seed)
 
 
 def _unlearn(args):
     from procmem.eval.experiments import run_unlearn
 
-    enc, mem, qry = _first(args)
-    run_unlearn(args.out, enc, mem, qry, _cache(args), args.fraction, args.forget_class,
-                seed=args.seed, progress=not args.quiet)
-    return _done(args, "unlearn")
+    return _each(args, run_unlearn, "unlearn", fraction=args.fraction,
+                 forget_class=args.forget_class, seed=args.seed)
 
 
 def _add_classes(args):
     from procmem.eval.experiments import run_add_classes
 
-    enc, mem, qry = _first(args)
-    run_add_classes(args.out, enc, mem, qry, _cache(args), args.new_fraction,
-                    progress=not args.quiet)
-    return _done(args, "add_classes")
+    return _each(args, run_add_classes, "add_classes", new_fraction=args.new_fraction)
+
+
+def _paper(args):
+    from procmem.eval.paper import run_paper
+
+    run_paper(args.out, _encoders(args), args.data_root, args.per_class, _cache(args),
+              linear=args.linear, seed=args.seed, progress=not args.quiet)
+    return _done(args, "paper")
 
 
 def _compartment(args):
@@ -349,7 +394,7 @@ def _report(args):
 
 
 def _done(args, name: str) -> int:
-    from pathlib import Path
+    import pathlib
 
-    print((Path(args.out) / f"{name}.md").read_text())
+    print((pathlib.Path(args.out) / f"{name}.md").read_text())
     return 0

@@ -117,7 +117,6 @@ def config_from_args(args):
 
 def run_generate(args) -> int:
     import logging
-    import sys
 
     from procmem.generators import jobs
 
@@ -126,17 +125,16 @@ def run_generate(args) -> int:
     shards = jobs.parse_shards(args.shards, cfg.num_shards)
     summary = jobs.run(cfg, args.out, shards, workers=args.workers,
                        watchdog=not args.no_watchdog,
-                       progress=sys.stderr.isatty() and not args.quiet)
+                       progress=not args.quiet)  # a bar on a terminal, plain lines in a log
     print(summary.text())
     return 0
 
 
 def run_verify(args) -> int:
-    import sys
 
     from procmem.generators import shards
 
-    problems, checked = shards.verify(args.dir, progress=sys.stderr.isatty() and not args.quiet)
+    problems, checked = shards.verify(args.dir, progress=not args.quiet)
     for p in problems:
         print(f"problem: {p}")
     print(f"{args.dir}: {checked} samples checked, {len(problems)} problems")

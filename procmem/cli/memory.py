@@ -1,7 +1,8 @@
 """`procmem memory ...`: build, edit, query and check a visual memory (Geirhos et al. 2024).
 
-A memory is a directory (contract 6): SQLite is the source of truth, the FAISS index a cache.
-Handlers import numpy/FAISS/torch lazily so `procmem --help` stays fast.
+A memory is a directory (contract 6): SQLite holds everything but the floats, `vectors.f32`
+the vectors; removal, receipts and scans are `procmem.cli.memory_remove`. Handlers import
+numpy/FAISS/torch lazily so `procmem --help` stays fast.
 """
 
 from __future__ import annotations

@@ -47,7 +47,13 @@ Export the teacher afterwards:  procmem pretrain export RUN --out NAME
 """
 
 PRESET_HELP = ("preset name in pretrain/presets (paper-vits16: the paper's ViT-S/16, 100 epochs, "
-               "batch 512, for GPUs; tiny-cpu: ViT-Ti/8 at 64 px for a 2-core CPU) or a YAML path")
+               "batch 512, for GPUs; tiny-cpu: ViT-Ti/8 at 64 px for a 2-core CPU) or a YAML path; "
+               "without one, the built-in defaults (the paper's recipe, for GPUs)")
+DATA_HELP = ("a shard set from `procmem generate` (tars + manifest.json); your own WebDataset "
+             "shards, local files only (an image, png/jpg/jpeg/webp, plus any json per sample): a "
+             "folder of .tar files, a quoted brace pattern 'data/shard-{000000..000099}.tar' or a "
+             "text file listing tars, one a line; all read as an endless resampled WebDataset. "
+             "Or stream:<process> to render on the fly (e.g. stream:kml-mixup)")
 
 
 def register(sub) -> None:
@@ -63,12 +69,12 @@ def register(sub) -> None:
                         description=PRETRAIN_HELP,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_option(p, "--preset", old=("--config",), default=None, help=PRESET_HELP)
-    p.add_argument("--data", required=True,
-                   help="a shard-set directory (tars + manifest.json from `procmem generate`), "
-                        "read as an endless resampled WebDataset, or stream:<process> to render "
-                        "on the fly (e.g. stream:kml-mixup)")
+    p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--out", required=True,
                    help="run directory (checkpoint.pt, config.yaml, metrics.jsonl, tensorboard/)")
+    p.add_argument("--allow-cpu", action="store_true",
+                   help="run a GPU recipe (run.device=cuda: paper-vits16, the built-in defaults) "
+                        "on a machine without a GPU instead of refusing; slow and memory-hungry")
     add_quiet(p, old=("--no-progress",))
     add_overrides(p, "config overrides with dotted keys (optim.batch_size=64 run.device=cpu "
                      "model.timm_kwargs.depth=6)")
@@ -88,8 +94,9 @@ def register(sub) -> None:
                                    "(the teacher's CLS token, preprocessing included) saved as "
                                    "npz: features, labels, paths, label_names, fingerprint.")
     e.add_argument("--model", required=True,
-                   help="encoder NAME (NAME.safetensors + NAME.json), or random:<arch>:<size>:<seed> "
-                        "for an untrained baseline")
+                   help="encoder spec: procmem:NAME (NAME.safetensors + NAME.json, or just NAME), "
+                        "timm:ARCH:FILE, dino:FILE, moco:FILE, random:<arch>:<size>:<seed> for an "
+                        "untrained baseline, or pixels (README, Encoders)")
     e.add_argument("--data", required=True, help="ImageFolder root: one subfolder per class")
     e.add_argument("--out", required=True, help="output .npz")
     e.add_argument("--batch-size", type=int, default=64)
@@ -102,10 +109,17 @@ def run_pretrain(args) -> int:
     from procmem.pretrain.config import load_config
     from procmem.pretrain.train import pretrain
 
-    cfg = load_config(args.preset, args.overrides)
+    overrides = list(args.overrides)
+    if args.allow_cpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            overrides.append("run.device=cpu")
+    cfg = load_config(args.preset, overrides)
     result = pretrain(cfg, args.data, args.out, progress=not args.quiet,
                       probe=probe_from_config(cfg))
-    print(f"run {args.out}: step {result['step']}, final loss {result['final_loss']}")
+    if result["rank"] == 0:  # under torchrun every rank returns; one summary line
+        print(f"run {args.out}: step {result['step']}, final loss {result['final_loss']}")
     return 0
 
 

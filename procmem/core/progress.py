@@ -3,7 +3,8 @@
 A Slurm job's log, a pipe or a file gets one line every `every` seconds (and at the end):
 `DINO: 120/300 step (40%), 2.1 step/s, ETA 1m26s, loss=6.81`, so a job that runs for hours
 says where it is without a terminal. With `log=PATH` the same lines are also appended to
-that file, whatever stderr is. `PROCMEM_PROGRESS=plain|bar|off` overrides the choice.
+that file, whatever stderr is. `PROCMEM_PROGRESS=plain|bar|off` overrides the choice, and
+`PROCMEM_PROGRESS_EVERY=SECONDS` the interval of jobs that do not set their own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from procmem.core.errors import ProcmemError
+
 DEFAULT_EVERY = 30.0  # seconds between plain lines
 
 
@@ -22,6 +25,15 @@ def _duration(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _every() -> float:
+    text = os.environ.get("PROCMEM_PROGRESS_EVERY", "").strip()
+    try:
+        return float(text) if text else DEFAULT_EVERY
+    except ValueError:
+        raise ProcmemError(f"PROCMEM_PROGRESS_EVERY={text!r}: give seconds between progress "
+                           "lines, e.g. 60") from None
 
 
 def _mode(disable: bool) -> str:
@@ -45,7 +57,7 @@ class Progress:
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
         self.n = self.start_n = initial
         self.mode = _mode(disable)
-        self.every = DEFAULT_EVERY if every is None else every
+        self.every = _every() if every is None else every
         self.log = Path(log) if log else None
         self.postfix: dict = {}
         self.t0 = self.t_last = time.monotonic()

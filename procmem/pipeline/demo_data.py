@@ -30,7 +30,8 @@ def builtin_images(size: int):
 
 def real_images(data: str | None, size: int, per_class: int, seed: int = 0):
     """(memory set, query set): each class split 80/20, seeded and stratified."""
-    from procmem.eval.datasets import load_classification, per_class_subset, stratified_split
+    from procmem.eval.catalogue import load_classification
+    from procmem.eval.datasets import per_class_subset, stratified_split
 
     limit = per_class or None
     if data is not None:

@@ -48,7 +48,8 @@ def _say(msg: str) -> None:
 
 def find_datasets(root, names) -> tuple[Path | None, dict, dict]:
     """(data root, name -> path of the sets present, name -> note for the sets skipped)."""
-    from procmem.eval.datasets import NAMED_SETS, DataError, data_root
+    from procmem.eval.catalogue import NAMED_SETS
+    from procmem.eval.datasets import DataError, data_root
 
     try:
         base = data_root(root)
@@ -67,7 +68,9 @@ def find_datasets(root, names) -> tuple[Path | None, dict, dict]:
 def load_datasets(base: Path, found: dict, max_per_class: int | None) -> dict:
     """The present sets loaded: classification as (memory, query) (eval.datasets' stratified
     split, seed 0, the same for every model), NIGHTS triplets, CamVid."""
-    from procmem.eval.datasets import load_classification, load_nights, load_segmentation
+    from procmem.eval.catalogue import load_classification
+    from procmem.eval.datasets import load_nights
+    from procmem.eval.segmentation_data import load_segmentation
 
     data = {}
     for n, p in found.items():
@@ -220,7 +223,7 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
     from procmem.core.atomic import atomic_write_json, atomic_write_text
     from procmem.eval.claims import check_claims
     from procmem.eval.intervals import CONFIDENCE, summarise
-    from procmem.eval.orderings_tables import bar_charts, markdown, metrics_of
+    from procmem.eval.orderings_tables import bar_charts, intervals_of, markdown, metrics_of
     from procmem.eval.results import pictures_dir
     from procmem.pretrain.config import load_config, total_steps
 
@@ -256,8 +259,13 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
     runner = Runner(out, "orderings", stream=sys.stderr)
     done = runner.run(stages)
 
-    summary = summarise([metrics_of(out / "eval" / f"s{s}") for s in seeds]
-                        + [metrics_of(out / "eval" / PIXELS)], DETERMINISTIC)
+    rundirs = [out / "eval" / f"s{s}" for s in seeds] + [out / "eval" / PIXELS]
+    summary = summarise([metrics_of(d) for d in rundirs], DETERMINISTIC)
+    within: dict = {}  # each seed's value with its interval over queries or images
+    for d in rundirs:
+        for model, cells in intervals_of(d).items():
+            for metric, c in cells.items():
+                within.setdefault(metric, {}).setdefault(model, []).append(c)
     models = list(processes) + list(BASELINES)
     training = [dict(done[f"train/{p}-s{s}"], skipped=f"train/{p}-s{s}" in runner.skipped)
                 for s in seeds for p in processes]
@@ -265,7 +273,7 @@ def run_orderings(out, processes=PROCESSES, seeds=(0, 1, 2), preset: str = "tiny
               "steps": total_steps(cfgs[seeds[0]]), "training_config": cfgs[seeds[0]],
               "training": training, "skipped_datasets": skipped,
               "primary_rule": PRIMARY_RULE, "confidence": CONFIDENCE,
-              "claims": check_claims(summary), "metrics": summary}
+              "claims": check_claims(summary), "metrics": summary, "seed_intervals": within}
     bar_charts(pictures_dir(out), summary, models)
     atomic_write_json(out / "orderings.json", result)
     atomic_write_text(out / "orderings.md", markdown(result))

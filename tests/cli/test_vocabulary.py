@@ -33,6 +33,7 @@ RENAMED = [
     ("eval segment", [], ["--images", "test"], ["--image-dir", "test"], "--images", "--image-dir"),
     ("eval segment", [], ["--masks", "testannot"], ["--mask-dir", "testannot"], "--masks",
      "--mask-dir"),
+    ("eval segment", [], ["--size", "224"], ["--res", "224"], "--size", "--res"),
     ("eval compartment", [], ["--run", "R"], ["--out", "R"], "--run", "--out"),
     ("eval orderings", ["--out", "O"], ["--processes", "shaders", "kml"],
      ["--process", "shaders", "--process", "kml"], "--processes", "--process once per value"),
@@ -51,9 +52,10 @@ RENAMED = [
      "a bare key=value argument"),
 ]
 # the options every eval command shares (procmem.cli.eval._common)
-for _cmd in ("knn", "linear", "nights", "segment", "privacy", "scaling", "unlearn", "add-classes"):
+for _cmd in ("knn", "linear", "nights", "segment", "privacy", "scaling", "unlearn", "add-classes",
+             "paper"):
     RENAMED.append((f"eval {_cmd}", [], ["--run", "R"], ["--out", "R"], "--run", "--out"))
-    if _cmd not in ("nights", "segment"):
+    if _cmd not in ("nights", "segment", "paper"):
         RENAMED += [(f"eval {_cmd}", [], ["--limit-per-class", "20"], ["--per-class", "20"],
                      "--limit-per-class", "--per-class"),
                     (f"eval {_cmd}", [], ["--size", "32"], ["--res", "32"], "--size", "--res")]

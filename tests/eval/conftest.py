@@ -34,7 +34,7 @@ def digits_npz(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def digits(digits_npz):
-    from procmem.eval.datasets import load_classification
+    from procmem.eval.catalogue import load_classification
 
     return load_classification(str(digits_npz))
 
@@ -64,7 +64,8 @@ def region_images(n: int, size: int = 32, seed: int = 0):
 
 @pytest.fixture(scope="session")
 def camvid_like(tmp_path_factory):
-    """A CamVid-layout folder (val/, valannot/) of 8 synthetic region images."""
+    """A CamVid-layout folder (val/, valannot/) of 8 synthetic region images (classes 0..2,
+    void 11: pass --num-classes 3 --void 11)."""
     from PIL import Image
 
     root = tmp_path_factory.mktemp("camvid")
@@ -117,3 +118,51 @@ def one_torch_thread():
     yield
     if torch and old is not None:
         torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory, digits_npz, camvid_like):
+    """A data root with sets known only by folder name: `digits/digits.npz` (with class
+    names), `faces` (an ImageFolder of wnid folders from scikit-image's lfw_subset, named by
+    a synset table beside them) and `regions` (image/label-map pairs, void 11)."""
+    import shutil
+
+    from PIL import Image
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("data")
+    (root / "digits").mkdir()
+    with np.load(digits_npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    write_npz(root / "digits" / "digits.npz", **arrays,
+              class_names=np.array(["zero", "one", "two", "three", "four", "five", "six",
+                                    "seven", "eight", "nine"]))
+    faces = data.lfw_subset()  # 100 faces then 100 non-faces, 25x25 float
+    for wnid, block in (("n00000001", faces[:16]), ("n00000002", faces[100:116])):
+        (root / "faces" / wnid).mkdir(parents=True)
+        for i, im in enumerate(block):
+            Image.fromarray((im * 255).astype(np.uint8)).save(root / "faces" / wnid / f"{i:02d}.png")
+    (root / "faces" / "words.txt").write_text("n00000001\tface, human face\nn00000002\tnot a face\n")
+    shutil.copytree(camvid_like, root / "regions")
+    return root
+
+
+@pytest.fixture(scope="session")
+def learned_export(tmp_path_factory):
+    """A procmem export (safetensors + json) whose weights are a slightly moved random init of
+    vit_tiny_patch16_224 at 32 px, seed 0: a 'learned' encoder for role and pairing tests."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from procmem.encoder.encoder import Encoder
+
+    enc = Encoder.random("vit_tiny_patch16_224", 32, 0)
+    g = torch.Generator().manual_seed(1)
+    state = {k: (v + 0.02 * torch.randn(v.shape, generator=g) if v.is_floating_point() else v)
+             .contiguous() for k, v in enc.model.state_dict().items()}
+    name = tmp_path_factory.mktemp("enc") / "mine"
+    save_file(state, f"{name}.safetensors")
+    (name.parent / "mine.json").write_text(json.dumps(enc.meta))
+    return f"procmem:{name}"

@@ -121,3 +121,25 @@ def test_stream_export_and_bad_inputs(tmp_path):
         audit_export(tmp_path / "old.json")
     with pytest.raises(CompartmentError, match="not a shard set"):
         audit_shards(tmp_path)
+
+
+def test_a_converted_foreign_encoder_is_unverifiable_not_an_error(tmp_path, capsys):
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    from procmem.cli import main
+    from procmem.encoder.convert import convert_encoder
+
+    torch.manual_seed(0)
+    model = timm.create_model("resnet18", pretrained=False, num_classes=0)
+    save_file(model.state_dict(), tmp_path / "theirs.safetensors")
+    _, meta_path = convert_encoder(f"timm:resnet18:{tmp_path / 'theirs.safetensors'}:32",
+                                   tmp_path / "conv")
+    r = audit_export(meta_path, progress=False)
+    assert r["verdict"] == "unverifiable" and r["provenance"]["kind"] == "foreign"
+    assert r["reason"].startswith("unverifiable: data not made by procmem")
+    assert "theirs.safetensors" in r["reason"]
+    assert main(["eval", "compartment", str(meta_path), "--out", str(tmp_path / "audit"),
+                 "--quiet"]) == 1
+    assert "unverifiable: data not made by procmem" in capsys.readouterr().out

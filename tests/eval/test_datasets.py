@@ -5,6 +5,7 @@ import pytest
 
 from procmem.core.errors import ProcmemError
 from procmem.core.paths import shared_data_dir
+from procmem.eval import catalogue as cat
 from procmem.eval import datasets as ds
 
 
@@ -25,9 +26,9 @@ def test_image_folder_from_lfw_subset(tmp_path):
     assert s.ids[0] == "face/00.png"
     lim = ds.load_image_folder(tmp_path, limit_per_class=4, size=16)
     assert lim.images.shape == (8, 16, 16, 3)
-    mem, qry = ds.load_classification(str(tmp_path), query_fraction=0.25, seed=3)
+    mem, qry = cat.load_classification(str(tmp_path), query_fraction=0.25, seed=3)
     assert len(mem) + len(qry) == 22 and set(mem.ids).isdisjoint(qry.ids)
-    mem2, _ = ds.load_classification(str(tmp_path), query_fraction=0.25, seed=3)
+    mem2, _ = cat.load_classification(str(tmp_path), query_fraction=0.25, seed=3)
     assert mem.ids == mem2.ids  # deterministic
 
 
@@ -57,7 +58,7 @@ def test_npz_loader_and_errors(digits_npz, tmp_path):
     np.savez(bad, train_images=np.zeros((2, 4, 4), np.float32), train_labels=np.zeros((2, 1)))
     with pytest.raises(ds.DataError, match="uint8"):
         ds.load_npz(bad, "train")
-    mem, qry = ds.load_classification(str(digits_npz), limit_per_class=8)
+    mem, qry = cat.load_classification(str(digits_npz), limit_per_class=8)
     assert np.bincount(mem.labels).max() <= 8 and np.bincount(qry.labels).max() <= 2
 
 
@@ -82,15 +83,18 @@ def test_nights_loader(nights_like, tmp_path):
 
 
 def test_segmentation_loader(camvid_like, tmp_path):
-    s = ds.load_segmentation(camvid_like, num_classes=3)
+    from procmem.eval.segmentation_data import load_segmentation
+
+    s = load_segmentation(camvid_like, num_classes=3, void=11)
     assert s.images.shape == (8, 32, 32, 3) and s.masks.shape == (8, 32, 32)
-    assert set(np.unique(s.masks)) <= {0, 1, 2, 11}
-    small = ds.load_segmentation(camvid_like, num_classes=3, size=16, limit=2)
+    assert set(np.unique(s.masks)) <= {0, 1, 2, 11} and s.name == camvid_like.name
+    small = load_segmentation(camvid_like, void=11, size=16, limit=2)  # classes inferred: 0..2
     assert small.masks.shape == (2, 16, 16) and set(np.unique(small.masks)) <= {0, 1, 2, 11}
-    with pytest.raises(ds.DataError, match="outside"):
-        ds.load_segmentation(camvid_like, num_classes=2)
+    assert small.num_classes == 3
+    with pytest.raises(ds.DataError, match="outside 0..1 and not void .11.; pass --num-classes"):
+        load_segmentation(camvid_like, num_classes=2, void=11)
     with pytest.raises(ds.DataError, match="valannot"):
-        ds.load_segmentation(tmp_path)
+        load_segmentation(tmp_path)
 
 
 needs_shared = pytest.mark.skipif(shared_data_dir() is None, reason="no shared real data here")
@@ -98,17 +102,20 @@ needs_shared = pytest.mark.skipif(shared_data_dir() is None, reason="no shared r
 
 @needs_shared
 def test_shared_sets_load():
-    mem, qry = ds.load_classification("pneumoniamnist", limit_per_class=5)
+    mem, qry = cat.load_classification("pneumoniamnist", limit_per_class=5)
     assert mem.num_classes == 2 and mem.images.shape[1:] == (28, 28)
-    mem, qry = ds.load_classification("cifar10", limit_per_class=3)
+    mem, qry = cat.load_classification("cifar10", limit_per_class=3)
     assert mem.num_classes == 10 and mem.images.shape[1:] == (32, 32, 3)
     t = ds.load_nights(split="test")
     assert len(t) > 0 and t.ref.shape[1:] == (224, 224, 3)
-    s = ds.load_segmentation(limit=2)
+    from procmem.eval.segmentation_data import load_segmentation
+
+    s = load_segmentation(limit=2)
     assert s.masks.max() <= 11 and s.images.shape[1:] == (360, 480, 3)
+    assert (s.name, s.num_classes, s.void) == ("camvid", 11, 11)
 
 
 def test_missing_shared_data_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PROCMEM_DATA", str(tmp_path / "absent"))
     with pytest.raises(ds.DataError, match="PROCMEM_DATA"):
-        ds.load_classification("cifar10")
+        cat.load_classification("cifar10")

@@ -60,3 +60,22 @@ def test_accuracy_vs_k_draws_one_curve_per_rule(tmp_path):
     out = accuracy_vs_k(tmp_path / "k.png", sweep, "title")
     with Image.open(out) as im:
         assert im.format == "PNG" and im.width > 200
+
+
+def test_log_axes_of_a_scaling_curve_have_no_overlapping_labels():
+    from procmem.eval import plots
+
+    sizes = [12, 25, 50, 100, 200]  # a digits memory of 200: errors within one decade
+    errs = {"plurality": [0.3, 0.2, 0.12, 0.1, 0.08], "rank": [0.28, 0.18, 0.1, 0.08, 0.06]}
+    plt = plots._plt()
+    fig, ax = plt.subplots(figsize=(5, 3.6))  # matplotlib's own log ticks: labels collide
+    for y in errs.values():
+        ax.plot(sizes, y)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    assert plots.overlapping_labels(fig) > 0
+    plt.close(fig)
+    fig = plots.curves_figure({k: (sizes, v) for k, v in errs.items()}, "memory size (items)",
+                              "top-1 error", logx=True, logy=True)
+    assert plots.overlapping_labels(fig) == 0
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["12", "25", "50", "100", "200"]

@@ -60,3 +60,24 @@ def test_miou_from_confusion():
     conf = np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0]])
     miou, ious = seg.miou_from_confusion(conf)
     assert ious == {0: 0.75, 1: 2 / 3} and miou == pytest.approx((0.75 + 2 / 3) / 2)
+
+
+def test_images_without_labelled_cells_warn_nothing_and_floors_use_kept_cells():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    masks = rng.integers(0, 3, (3, 32, 32))
+    masks[0] = 11                      # an image with no labelled pixel at all
+    masks[1, :, :24] = 11              # three quarters void: few cells kept
+    feats = rng.normal(size=(3, 8, 8, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" or any other warning
+        z = seg.zero_shot_r2(feats, masks, 3, 11, n_components=3)
+        seg.in_context(feats, masks, 3, 11)
+        seg.knn_segmentation(feats[:2], masks[:2], feats[2:], masks[2:], 3, 11, k=3)
+    assert z["images"] == 2 and z["skipped"] == 1
+    kept = z["kept_cells"]
+    assert kept.tolist() == [0, 16, 64]
+    # the floor averages n / (m - 1) over the images scored: 3/15 and 3/63, not 3/63 alone
+    assert z["noise_floor"] == pytest.approx((3 / 15 + 3 / 63) / 2)
+    assert seg.noise_floor([64], 3) == pytest.approx(3 / 63)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from procmem.encoder.pixels import PixelEncoder
-from procmem.eval.knn_table import capped_ks, knn_sweep, table_markdown
+from procmem.eval.knn_table import capped_ks, knn_sweep
 from procmem.eval.linear_probe import linear_probe
 from procmem.eval.nights import two_afc
 
@@ -34,8 +34,10 @@ def test_knn_sweep_every_rule(digit_feats):
     # k=1 with any rule is the nearest neighbour's label
     nn = np.argmax(qf @ mf.T, axis=1)
     assert r["accuracy"]["plurality"]["1"] == pytest.approx(np.mean(ml[nn] == ql))
-    md = table_markdown({"pixels": {"digits": r}}, ["pixels", "missing"], ["digits"])
-    assert "rank voting" in md and "| missing | - |" in md
+    # every (rule, k) answer per query is kept: intervals and paired differences use it
+    assert r["correct"].shape == (4, len(r["all_ks"]), len(ql))
+    j = r["all_ks"].index(20)
+    assert r["correct"][3, j].mean() == pytest.approx(r["fixed"]["rank"])
 
 
 def test_knn_on_noise_is_chance():
@@ -50,6 +52,7 @@ def test_linear_probe(digit_feats):
     mf, ml, qf, ql = digit_feats
     r = linear_probe(mf[:200], ml[:200], qf, ql, max_iter=100)
     assert r["accuracy"] > 0.85 and r["predictions"].shape == ql.shape
+    assert r["correct"].mean() == pytest.approx(r["accuracy"]) and r["queries"] == len(ql)
 
 
 def test_two_afc_ties_count_half():

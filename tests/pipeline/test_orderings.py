@@ -79,6 +79,8 @@ def test_tiny_run_writes_intervals_and_verdicts_and_resumes(tmp_path, data_root,
     assert {c["name"]: c["verdict"] for c in r["claims"]}["mixup helps kml (kNN)"] == "not tested"
     md = (out / "orderings.md").read_text()
     assert "95% CI" in md and "### knn-rank/cifar10" in md and "kml helps (kNN)" in md
+    assert "per seed (95% interval over its queries or images, n)" in md  # eval's own intervals
+    assert len(r["seed_intervals"]["knn-rank/cifar10"]["kml"]) == 2
     assert r["command"].startswith("procmem eval orderings --out")
     for fam in ("knn-softmax", "linear", "nights", "camvid"):
         assert (out / "pictures" / f"orderings-{fam}.png").is_file()

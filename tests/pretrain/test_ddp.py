@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -23,6 +24,8 @@ def test_torchrun_two_processes_gloo(tiny_shards, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # each rank has its own last loss; only rank 0 reports
+    assert len(re.findall(r"final loss", proc.stdout)) == 1, proc.stdout
     info = json.loads((run / "run.json").read_text())
     assert info["world_size"] == 2
     rows = [r for r in read_metrics(run) if "loss" in r]

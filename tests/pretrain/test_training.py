@@ -95,7 +95,7 @@ def test_corrupt_shards_are_skipped_with_a_warning(tmp_path):
 
 
 def test_bad_data_argument_is_explained(tmp_path):
-    with pytest.raises(DataError, match="no such directory"):
+    with pytest.raises(DataError, match="no such file or directory"):
         pretrain(load_config(None, TINY_OVERRIDES), str(tmp_path / "nope"), tmp_path / "r")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="manifest.json"):
