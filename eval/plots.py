@@ -251,3 +251,15 @@ def accuracy_vs_k(path, sweep: dict, title: str = "") -> Path:
     `{rule: memory.decisions.k_sweep(...)}` = {rule: {k: {1: top-1, ...}}}."""
     series = {rule: (sorted(c), [c[k][1] for k in sorted(c)]) for rule, c in sweep.items()}
     return curves(path, series, "k (neighbours)", "top-1 accuracy", title, logx=True)
+
+
+def removal_sheet(path, sources, captions, title: str = "", cell: int = 96, limit: int = 64) -> Path:
+    """What a removal would take (`procmem memory remove --dry-run`): each item's source image,
+    or a blank cell where the source is not a readable image file, captioned (id, label, ...);
+    the first `limit` items are drawn, the title says how many there are."""
+    from procmem.generators.sheet import save_sheet
+
+    shown = list(sources)[:limit]
+    more = f" (the first {len(shown)} drawn)" if len(sources) > len(shown) else ""
+    return save_sheet(path, [_picture(s, cell) for s in shown], captions=list(captions)[:limit],
+                      cell=cell, title=f"{title}{more}")

@@ -1,10 +1,14 @@
 """Tables derived from a memory's items: pruning counts and ResMem residuals.
 
-Both live in SQLite beside their items and are deleted with them (``ON DELETE CASCADE``), so a
-removed item never lingers in them. Pruning counts v (Geirhos et al. 2024, App. G;
-memory.pruning) are stamped with the store version and recomputed after every edit; residuals
-(Yang et al. 2023; memory.resmem) are one float32 vector per item. `DerivedTables` is a part
-of `memory.store.VisualMemory`, which supplies the connection and the transactions.
+Pruning counts v (Geirhos et al. 2024, App. G; memory.pruning) live in SQLite beside their
+items, deleted with them (``ON DELETE CASCADE``), stamped with the store version and
+recomputed after every edit. Residuals (Yang et al. 2023; memory.resmem) are floats derived
+from the vectors, so like them they stay out of SQLite: a residual slot file
+(``residuals.<n>.f32``, memory.slots) holds item i's residual at item i's vector slot, and a
+removal zero-fills it with the vector; SQLite lists which items have one. Setting residuals
+writes a new file (temporary + rename) before the transaction that names it, and deletes the
+old one after, so a kill leaves the old set or the new one. `DerivedTables` is a part of
+`memory.store.VisualMemory`, which supplies the connection and the transactions.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import json
 
 import numpy as np
 
+from procmem.core.atomic import atomic_open
 from procmem.memory.errors import MemoryStoreError
 from procmem.memory.schema import rows_by_id
+from procmem.memory.slots import SlotFile
 
 
 class DerivedTables:
@@ -27,6 +33,7 @@ class DerivedTables:
 
     def set_prune_stats(self, ids, wrong, votes, config: dict) -> None:
         """Replace the pruning counts (one transaction), stamped with the store version."""
+        self._need_writable()
         with self._transaction() as conn:
             conn.execute("DELETE FROM prune_stats")
             conn.executemany("INSERT INTO prune_stats VALUES (?,?,?)",
@@ -56,23 +63,42 @@ class DerivedTables:
 
     def set_residuals(self, ids, residuals) -> None:
         """Store one float32 vector per item (ResMem residuals), replacing earlier ones."""
+        self._need_writable()
+        ids = np.asarray(ids, np.int64).ravel()
         r = np.ascontiguousarray(residuals, dtype="<f4")
+        if r.ndim != 2 or len(r) != len(ids):
+            raise MemoryStoreError(f"residuals must be [{len(ids)}, C] (one row per id), got "
+                                   f"shape {r.shape}")
+        unknown = ids[~self.contains(ids)]
+        if len(unknown):
+            raise MemoryStoreError(f"residuals for ids not in the memory: {unknown[:10].tolist()}")
+        gen = int(self._meta("residuals_gen") or 0) + 1
+        name, old = f"residuals.{gen}.f32", self._res
+        table = np.zeros((self._top(), r.shape[1]), "<f4")
+        table[self._slots[np.searchsorted(self._ids, ids)]] = r
+        with atomic_open(self.path / name) as f:
+            f.write(table.tobytes())
         with self._transaction() as conn:
             conn.execute("DELETE FROM residuals")
-            conn.executemany("INSERT INTO residuals VALUES (?, ?)",
-                             zip(np.asarray(ids, np.int64).tolist(), (row.tobytes() for row in r)))
+            conn.executemany("INSERT INTO residuals VALUES (?)", [(i,) for i in ids.tolist()])
+            for key, value in (("residuals_file", name), ("residuals_gen", gen),
+                               ("residuals_width", r.shape[1])):
+                self._set_meta(key, value)
+        self._res = SlotFile(self.path / name, r.shape[1])
+        if old is not None:
+            old.close()
+            old.path.unlink(missing_ok=True)
 
     def residuals(self, ids) -> np.ndarray:
         """Stored residuals of `ids` [len, C]; rows of NaN where an item has none."""
         ids = np.asarray(ids, np.int64).ravel()
-        got = dict(rows_by_id(self._conn, "SELECT id, value FROM residuals WHERE id IN ({})",
-                              ids.tolist()))
-        if not got:
+        have = {r[0] for r in rows_by_id(self._conn, "SELECT id FROM residuals WHERE id IN ({})",
+                                         ids.tolist())}
+        if self._res is None or not have:
             raise MemoryStoreError(f"the memory at {self.path} has no ResMem residuals: fit them "
                                    f"with memory.resmem.ResMem(memory, logits).fit() first")
-        width = len(next(iter(got.values()))) // 4
-        out = np.full((len(ids), width), np.nan, np.float32)
-        for r, i in enumerate(ids.tolist()):
-            if i in got:
-                out[r] = np.frombuffer(got[i], dtype="<f4")
+        out = np.full((len(ids), self._res.width), np.nan, np.float32)
+        mask = np.array([i in have for i in ids.tolist()], bool)
+        if mask.any():
+            out[mask] = self._res.read(self._slots[np.searchsorted(self._ids, ids[mask])])
         return out

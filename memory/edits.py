@@ -1,30 +1,31 @@
-"""Edits of a visual memory: add and remove, each one SQLite transaction that bumps the version.
+"""Adding to a visual memory: one SQLite transaction per add, its vectors written first.
 
-Geirhos et al. 2024: knowledge is added (samples, or whole new classes, without training) and
-removed by editing the database. An add commits all its items or none (bad input changes
-nothing); a removal deletes the rows (``secure_delete`` zeroes their bytes), drops the index
-cache file that may still hold them, checkpoints the WAL and returns the unlearning receipt
-(memory.receipts). Ids are never reused: ``next_id`` only grows. `Edits` is a part of
-`memory.store.VisualMemory`, which supplies the connection, the in-RAM ids and the index.
+Geirhos et al. 2024: knowledge is added (samples, or whole new classes, without training) by
+editing the database. An add writes its vectors into free records of ``vectors.f32``
+(memory.slots; the lowest free ones first, then at the end) and fsyncs them, then commits
+the rows naming those slots, the version bump and the edit log entry in one transaction: all
+items are committed, or none (bad input changes nothing; a kill before the commit leaves
+records no row names, which the next open zeroes). Ids are never reused: ``next_id`` only
+grows. Removal is memory.erasure. `Edits` is a part of `memory.store.VisualMemory`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from procmem.core.hashing import sha256_bytes
-from procmem.memory import pruning, receipts
+from procmem.memory import pruning
 from procmem.memory.errors import IdError, MemoryStoreError
+from procmem.memory.killpoints import kill_point
 from procmem.memory.schema import log_edit
 from procmem.memory.vectors import normalise, vector_sha256
 
 
 class Edits:
-    """`add`, `select_ids` and `remove` of VisualMemory."""
+    """`add` of VisualMemory, and what every edit does after it commits."""
 
     def add(self, vectors, labels, *, ids=None, sources: Sequence[str | None] | None = None,
             label_names: dict[int, str] | Sequence[str] | None = None,
@@ -32,12 +33,12 @@ class Edits:
             note: dict | None = None) -> np.ndarray:
         """Add samples (or whole new classes: new labels need no training); returns their ids.
 
-        One SQLite transaction: all items are committed, or none (bad input changes nothing).
-        `label_names` maps labels to class names: a dict, or a list whose i-th entry names
-        label i (as `list_image_folder` returns them).
-        `note` (JSON-able) is kept in the edit log entry (e.g. which file a build came from).
+        All items are committed, or none (bad input changes nothing). `label_names` maps
+        labels to class names: a dict, or a list whose i-th entry names label i (as
+        `list_image_folder` returns them). `note` (JSON-able) is kept in the edit log entry
+        (e.g. `{"embeddings": path}`: the file the vectors came from, which receipts name).
         """
-        self._need_open()
+        self._need_writable()
         self.check_fingerprint(fingerprint)
         x = normalise(vectors, self.dim)
         n = len(x)
@@ -55,17 +56,19 @@ class Edits:
             self._check_new_ids(ids, n, next_id)
         if n == 0:
             return ids
-        blobs = [np.ascontiguousarray(v, dtype="<f4").tobytes() for v in x]
-        hashes = [sha256_bytes(b) for b in blobs]
+        hashes = [vector_sha256(v) for v in x]
         src = list(sources) if sources is not None else [None] * n
         version = self.version + 1
+        slots = self._allocate(n)
+        self._vec.write(slots, x)
+        kill_point("add:slots-written")
         try:
             with self._transaction() as conn:
                 conn.executemany(
-                    "INSERT INTO items(id, label, source, sha256, vector, version) "
+                    "INSERT INTO items(id, label, source, sha256, slot, version) "
                     "VALUES (?,?,?,?,?,?)",
                     zip(ids.tolist(), labels.astype(np.int64).tolist(),
-                        [None if s is None else str(s) for s in src], hashes, blobs,
+                        [None if s is None else str(s) for s in src], hashes, slots.tolist(),
                         [version] * n))
                 if label_names:
                     names = label_names.items() if isinstance(label_names, dict) \
@@ -81,13 +84,25 @@ class Edits:
         except BaseException:
             with contextlib.suppress(Exception):
                 self.index.remove(ids)
+            with contextlib.suppress(Exception):
+                if self._conn.execute("SELECT 1 FROM items WHERE id=?", (int(ids[0]),)).fetchone() is None:
+                    self._vec.zero(slots)  # not committed: no row will ever name these records
             raise
-        self._index_dirty = True
+        kill_point("add:committed")
+        self._index_dirty = self._kind.cached
         order = np.argsort(np.concatenate([self._ids, ids]), kind="stable")
         self._ids = np.concatenate([self._ids, ids])[order]
         self._labels = np.concatenate([self._labels, labels.astype(np.int64)])[order]
+        self._slots = np.concatenate([self._slots, slots])[order]
+        self._free = self._free[~np.isin(self._free, slots)]
         self._after_edit()
         return ids
+
+    def _allocate(self, n: int) -> np.ndarray:
+        """`n` free slots: the lowest free records first, then new ones at the end."""
+        take = self._free[:n]
+        start = max(self._vec.slots, self._top())
+        return np.concatenate([take, np.arange(start, start + n - len(take), dtype=np.int64)])
 
     def _check_new_ids(self, ids, n: int, next_id: int) -> np.ndarray:
         """Caller-chosen ids as int64, refused if malformed, repeated, present or used before."""
@@ -111,58 +126,6 @@ class Edits:
                           f"removed id never comes back; use ids >= {next_id}")
         return ids
 
-    def select_ids(self, *, ids=None, label: int | None = None, source_like: str | None = None,
-                   where: Callable[[str | None], bool] | None = None) -> np.ndarray:
-        """Ids chosen by explicit ids, a label, a SQL LIKE pattern on sources, or a predicate
-        on the source string (exactly one selector)."""
-        given = [s is not None for s in (ids, label, source_like, where)]
-        if sum(given) != 1:
-            raise MemoryStoreError("choose exactly one of ids, label, source pattern or source "
-                                   "predicate to select items")
-        if ids is not None:
-            ids = np.unique(np.asarray(ids, dtype=np.int64).ravel())
-            unknown = ids[~self.contains(ids)]
-            if len(unknown):
-                raise IdError(f"ids not in the memory at {self.path}: {unknown[:10].tolist()}"
-                              f"{' ...' if len(unknown) > 10 else ''}; nothing was removed "
-                              f"(`procmem memory info` lists the id range)")
-            return ids
-        if label is not None:
-            return self._ids[self._labels == int(label)]
-        if source_like is not None:
-            rows = self._conn.execute("SELECT id FROM items WHERE source LIKE ? ORDER BY id",
-                                      (source_like,)).fetchall()
-            return np.array([r[0] for r in rows], dtype=np.int64)
-        rows = self._conn.execute("SELECT id, source FROM items ORDER BY id")
-        return np.array([i for i, s in rows if where(s)], dtype=np.int64)
-
-    def remove(self, ids=None, *, label: int | None = None, source_like: str | None = None,
-               where: Callable[[str | None], bool] | None = None, checks: bool = True):
-        """Remove items (by ids, label, source LIKE pattern or predicate) and return the
-        unlearning receipt (contract 7), also saved under receipts/."""
-        self._need_open()
-        doomed = self.select_ids(ids=ids, label=label, source_like=source_like, where=where)
-        before = self.version
-        vecs = self.vectors(doomed) if len(doomed) else np.empty((0, self.dim), np.float32)
-        hashes = [vector_sha256(v) for v in vecs]
-        version = before + 1
-        with self._transaction() as conn:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY)")
-            conn.execute("DELETE FROM doomed")
-            conn.executemany("INSERT INTO doomed VALUES (?)", [(int(i),) for i in doomed])
-            conn.execute("DELETE FROM items WHERE id IN (SELECT id FROM doomed)")
-            conn.execute("DELETE FROM doomed")
-            self._set_meta("version", version)
-            log_edit(conn, version, "remove", len(doomed), {"ids": doomed.tolist(), "sha256": hashes})
-        self.index.remove(doomed)
-        keep = ~np.isin(self._ids, doomed)
-        self._ids, self._labels = self._ids[keep], self._labels[keep]
-        # The cached index file may hold the removed vectors: drop it now, rewrite on flush.
-        self._drop_index_file()
-        self._checkpoint()
-        self._after_edit()
-        return receipts.issue(self, doomed, vecs, hashes, before, version, run_checks=checks)
-
     def _after_edit(self) -> None:
         """Recompute stored statistics that depend on the memory's contents."""
         cfg = self._meta("prune_config")
@@ -170,8 +133,3 @@ class Edits:
             pruning.compute(self, **json.loads(cfg))
         else:
             self._load_prune()
-
-    def _checkpoint(self) -> None:
-        """Move the WAL into the database and truncate it, so deleted bytes (zeroed by
-        secure_delete) leave no copy in memory.sqlite-wal."""
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -2,7 +2,9 @@
 on the spot with any encoder spec (procmem.encoder, imported lazily: no torch at import).
 
 The npz holds `features` float32 [N, D], `labels` int [N], and optionally `paths`,
-`label_names` and the encoder `fingerprint`; it is read with allow_pickle=False.
+`label_names`, the encoder `fingerprint` and item `ids` (int [N], distinct: `memory add` and
+`build` then use them, so adding the same file twice is refused instead of duplicating every
+item); it is read with allow_pickle=False.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Embeddings:
     label_names: list[str] | None
     fingerprint: str | None
     origin: str
+    ids: np.ndarray | None = None
 
     def names_map(self) -> dict[int, str] | None:
         return dict(enumerate(self.label_names)) if self.label_names is not None else None
@@ -43,6 +46,7 @@ def load_npz(path) -> Embeddings:
             paths = z["paths"].astype(str).tolist() if "paths" in keys else None
             names = z["label_names"].astype(str).tolist() if "label_names" in keys else None
             fp = str(z["fingerprint"]) if "fingerprint" in keys else None
+            ids = z["ids"] if "ids" in keys else None
     except (ValueError, OSError, EOFError) as e:
         raise MemoryStoreError(f"{path} is not a readable embeddings npz ({e}); re-run `procmem "
                                f"embed` (object arrays are refused: allow_pickle=False)")
@@ -51,7 +55,13 @@ def load_npz(path) -> Embeddings:
                                f"match ([N, D] and [N])")
     if paths is not None and len(paths) != len(feats):
         raise MemoryStoreError(f"{path}: {len(paths)} paths for {len(feats)} features")
-    return Embeddings(feats, labels.astype(np.int64), paths, names, fp, str(path))
+    if ids is not None and (ids.shape != (len(feats),) or not np.issubdtype(ids.dtype, np.integer)
+                            or len(np.unique(ids)) != len(ids)):
+        raise MemoryStoreError(f"{path}: 'ids' must be {len(feats)} distinct integers (one per "
+                               f"row of features), got shape {ids.shape} dtype {ids.dtype}; fix "
+                               f"or drop the array (the memory then assigns ids)")
+    return Embeddings(feats, labels.astype(np.int64), paths, names, fp, str(path),
+                      None if ids is None else ids.astype(np.int64))
 
 
 def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:

@@ -13,14 +13,15 @@ One interface, four backends, so the store and the benchmarks can swap them:
 - ``torch``: exact, ``torch.topk`` on CUDA when available (torch imported lazily).
 
 Each backend is an `Index` subclass registered in INDEX_TABLE under its kind (as timm's models
-own their arguments): it owns its options, their checks, its cache file's name and its
-serialisation, so the store asks the entry and never switches on a kind's name. No disk I/O.
+own their arguments): it owns its options, their checks, whether it keeps a cache file (only
+IVF-PQ, whose training cannot be redone identically; exact kinds are rebuilt from the slot
+file on open, so no cache can hold a removed vector) and its serialisation, so the store asks
+the entry and never switches on a kind's name. No disk I/O.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 
 import numpy as np
@@ -61,7 +62,8 @@ class Index:
     padded with -inf / -1 where the index holds fewer than k vectors."""
 
     kind = "?"
-    file = "index.faiss"  # the cache file's name in a memory directory
+    file = "index.faiss"  # its cache file's name (format 1 cached every kind: removed on open)
+    cached = False  # whether the store keeps a cache file (else it rebuilds on open)
     OPTIONS: dict[str, object] = {}  # option -> default, as VisualMemory.create takes them
     refine = 0  # > 0: the store re-ranks refine*k candidates with exact vectors
 
@@ -83,7 +85,7 @@ class Index:
 
     @classmethod
     def from_bytes(cls, dim: int, data: bytes, **options) -> "Index":
-        """Rebuild an index serialised by `to_bytes` (raises on corrupt bytes)."""
+        """Rebuild a cached kind's index serialised by `to_bytes` (raises on corrupt bytes)."""
         raise NotImplementedError
 
     @property
@@ -110,11 +112,6 @@ class Index:
         raise NotImplementedError
 
     @property
-    def cacheable(self) -> bool:
-        """Whether the store writes this index to its cache file (else it rebuilds on open)."""
-        return True
-
-    @property
     def exact(self) -> bool:
         return True
 
@@ -139,12 +136,6 @@ class FlatIndex(Index):
     """FAISS IndexIDMap2 over IndexFlatIP: exact inner-product search, removable ids."""
 
     kind = "flat"
-
-    @classmethod
-    def from_bytes(cls, dim, data, **options):
-        # deserialize_index already returns the concrete class; wrapping it again would
-        # give two Python owners of one C++ object.
-        return cls(dim, _faiss_from_bytes(dim, data))
 
     def __init__(self, dim: int, index=None):
         super().__init__(dim)
@@ -178,9 +169,6 @@ class FlatIndex(Index):
             out[row] = self.index.reconstruct(int(i))
         return out
 
-    def to_bytes(self):
-        return _faiss().serialize_index(self.index).tobytes()
-
 
 @register_index
 class IVFPQIndex(Index):
@@ -188,6 +176,7 @@ class IVFPQIndex(Index):
     `train`; ids stored natively by the inverted lists, so removal needs no IDMap."""
 
     kind = "ivfpq"
+    cached = True
     OPTIONS = {"nlist": None, "m": None, "nbits": 8, "nprobe": 16, "refine": 0}
     _LEAST = {"nlist": 1, "m": 1, "nbits": 1, "nprobe": 1, "refine": 0}
 
@@ -224,10 +213,6 @@ class IVFPQIndex(Index):
     @property
     def exact(self):
         return False
-
-    @property
-    def cacheable(self):
-        return self.ntotal > 0  # an empty IVF-PQ index is left untrained until the next add
 
     def train(self, vectors: np.ndarray) -> None:
         faiss = _faiss()
@@ -288,6 +273,31 @@ class IVFPQIndex(Index):
                 out.append(faiss.rev_swig_ptr(invlists.get_ids(lst), n).copy())
         return np.concatenate(out).astype(np.int64) if out else np.empty(0, np.int64)
 
+    def stored(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 [N, dim]) of every vector the inverted lists hold, as their codes
+        decode (each list's PQ codes after its coarse code, little-endian: FAISS's sa codes)."""
+        if self.index is None:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
+        faiss, invlists = _faiss(), self.index.invlists
+        width = self.index.coarse_code_size()
+        ids, packed = [], []
+        for lst in range(self.index.nlist):
+            n = invlists.list_size(lst)
+            if n:
+                ids.append(faiss.rev_swig_ptr(invlists.get_ids(lst), n).copy())
+                codes = faiss.rev_swig_ptr(invlists.get_codes(lst), n * invlists.code_size)
+                coarse = np.frombuffer(int(lst).to_bytes(width, "little"), np.uint8)
+                packed.append(np.hstack([np.tile(coarse, (n, 1)), codes.copy().reshape(n, -1)]))
+        if not ids:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
+        return np.concatenate(ids).astype(np.int64), self.index.sa_decode(np.concatenate(packed))
+
+    def encoded(self, vectors: np.ndarray) -> np.ndarray:
+        """`vectors` as this index would store them (encoded, then decoded)."""
+        self._need()
+        with faiss_blas():
+            return self.index.sa_decode(self.index.sa_encode(np.ascontiguousarray(vectors, np.float32)))
+
     def to_bytes(self):
         self._need()
         return _faiss().serialize_index(self.index).tobytes()
@@ -299,14 +309,6 @@ class NumpyIndex(Index):
 
     kind = "numpy"
     file = "index.npz"
-
-    @classmethod
-    def from_bytes(cls, dim, data, **options):
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            ids, vecs = z["ids"], z["vectors"]
-        if vecs.ndim != 2 or vecs.shape[1] != dim or len(ids) != len(vecs):
-            raise IndexConfigError(f"numpy index holds vectors of shape {vecs.shape}, expected [N, {dim}]")
-        return cls(dim, ids, vecs)
 
     def __init__(self, dim: int, ids=None, vectors=None):
         super().__init__(dim)
@@ -355,11 +357,6 @@ class NumpyIndex(Index):
         if self._pos is None:
             self._pos = {int(i): r for r, i in enumerate(self._ids)}
         return self._vecs[[self._pos[int(i)] for i in ids]]
-
-    def to_bytes(self):
-        buf = io.BytesIO()
-        np.savez(buf, ids=self._ids, vectors=self._vecs)
-        return buf.getvalue()
 
 
 @register_index

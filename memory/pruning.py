@@ -78,9 +78,11 @@ def compute(memory, k: int = 10, rule: str = "rank", tau: float = 0.07, alpha: f
 
 def hard_prune(memory, threshold: int, **compute_options):
     """Remove items with v >= threshold (computing the counts first if needed); returns the
-    unlearning receipt of the removal."""
+    unlearning receipt of the removal, or None when no item reaches the threshold."""
     stats = memory.prune_stats()
     if stats is None or stats["version"] != memory.version or compute_options:
         stats = compute(memory, **compute_options)
     doomed = stats["ids"][stats["wrong"] >= threshold]
-    return memory.remove(doomed)
+    if not len(doomed):
+        return None
+    return memory.remove(doomed, given={"pruning": {"threshold": int(threshold), **stats["config"]}})

@@ -3,44 +3,64 @@
 Geirhos et al. 2024 ("Towards flexible perception with visual memory"): knowledge lives in a
 database of (embedding, label) pairs that can be added to and removed from without training.
 
-Crash-safety design. ``memory.sqlite`` (memory.schema) is the single source of truth: it holds
-every item's id, label, source, the float32 vector itself (BLOB) and its sha256, the label
-names, the store version, derived statistics (memory.derived) and an append-only edit log.
-Each edit (memory.edits) is one SQLite transaction that also bumps the version, so an edit is
-committed or not, never half. The search index is a derived cache (memory.index_cache),
-reconciled with SQLite on open; a removal deletes the stale index file at once and
-checkpoints the WAL. So kill -9 at any point loses no committed add and never brings back a
-removed item.
+The directory (docs/architecture.md, contract 6): ``memory.sqlite`` is the source of truth for
+all but the floats (memory.schema), ``vectors.f32`` holds the vectors, one fixed-size record
+per slot (memory.slots), ``residuals.<n>.f32`` the ResMem residuals, ``index.faiss`` +
+``index.json`` the IVF-PQ cache (exact kinds keep none), ``memory.json`` a mirror of the
+settings, ``memory.lock`` the writer's lock, ``receipts/`` the unlearning receipts. Each add
+(memory.edits) writes its records, then commits its rows in one transaction that bumps the
+version; each removal (memory.erasure) commits, then erases. So kill -9 at any point loses no
+committed add, never brings back a removed item and leaves no byte of a removed vector once
+the memory is opened again.
+
+Opening: one process at a time holds ``memory.lock`` and may edit; any other opens read-only.
+The writer, before anything reads a vector, migrates a format-1 memory (memory.migrate),
+sweeps the temporaries of killed writers, zeroes each pending erasure's records, zeroes
+records no row names (a killed add) and deletes stale caches; then it builds the index and
+finishes the pending erasures, issuing the receipts that were owed (`finished_on_open`).
 
 Vectors are L2-normalised on add (zero, NaN and inf rows are rejected; memory.vectors); the
 metric is cosine (inner product of unit vectors). Ids are int64 >= 0 and never reused.
-
-One process edits a memory at a time: SQLite serialises writers, but another process's
-in-RAM index only sees the edits when it opens the memory again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from procmem.core.atomic import sweep_temporaries
 from procmem.core.clock import utc_now
 from procmem.memory import decisions, schema
 from procmem.memory import index as index_mod
 from procmem.memory.derived import DerivedTables
 from procmem.memory.edits import Edits
+from procmem.memory.erasure import Erasure
 from procmem.memory.errors import CorruptStoreError, FingerprintError, IdError, MemoryStoreError
 from procmem.memory.index_cache import IndexCache
+from procmem.memory.migrate import migrate, needs_migration
 from procmem.memory.rerank import rerank
-from procmem.memory.schema import FORMAT, INDEX_JSON, JSON_NAME, SCHEMA, SQLITE_NAME, chunks, rows_by_id
+from procmem.memory.schema import (
+    FORMAT,
+    INDEX_JSON,
+    JSON_NAME,
+    LOCK_NAME,
+    SCHEMA,
+    SQLITE_NAME,
+    VECTORS_NAME,
+    rows_by_id,
+)
+from procmem.memory.selection import Selecting
+from procmem.memory.slots import SlotFile
 from procmem.memory.vectors import normalise, vector_sha256
 
 __all__ = ["VisualMemory", "Info", "normalise", "vector_sha256", "FORMAT", "SCHEMA",
-           "SQLITE_NAME", "JSON_NAME", "INDEX_JSON"]
+           "SQLITE_NAME", "JSON_NAME", "INDEX_JSON", "VECTORS_NAME"]
 
 
 @dataclass(frozen=True)
@@ -56,15 +76,17 @@ class Info:
     count: int
     num_classes: int
     edits: int
+    erasures_pending: int
 
 
-class VisualMemory(Edits, DerivedTables, IndexCache):
+class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
     """A memory directory: create, open, add, remove, search, classify (contract 6). The
-    edits, the derived tables and the index cache are its parts in their own modules."""
+    selection, the edits, the erasure, the derived tables and the index are parts in their
+    own modules."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
-        self.path = Path(path)
-        self._conn = conn
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int | None = None):
+        self.path, self._conn, self._lock_fd = Path(path), conn, lock_fd
+        self.writable = lock_fd is not None
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         try:
             self.dim = int(meta["dim"])
@@ -76,9 +98,26 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
                                     f"memory was never fully created; delete it and build again")
         self._kind = index_mod.kind(self.index_kind)
         self._index_dirty = False
+        self._vec = SlotFile(self.path / VECTORS_NAME, self.dim, writable=self.writable)
+        name = meta.get("residuals_file")
+        self._res = SlotFile(self.path / name, int(meta["residuals_width"]),
+                             writable=self.writable) if name else None
         self._load_items()
-        self.index = self._reconcile_index()
-        self._write_json()
+        self._pending = {int(v): json.loads(r) for v, r in
+                         conn.execute("SELECT version, record FROM pending_erasures")}
+        held, self.swept, self.zeroed_on_open = {}, 0, 0
+        if self.writable:  # before anything reads a vector
+            self.swept = sweep_temporaries(self.path)
+            held = self._hold_and_zero_pending()
+            self._zero_unreferenced()
+            self._drop_stale_caches()
+            for p in self.path.glob("residuals.*.f32"):
+                if name != p.name:
+                    p.unlink()
+        self._update_free()
+        self.index = self._build_index()
+        self.finished_on_open = self._finish_pending(held) if self.writable else []
+        self.flush()
 
     # ------------------------------------------------------------------ open / create
     @classmethod
@@ -106,36 +145,60 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
         return cls.open(path)
 
     @classmethod
-    def open(cls, path, *, fingerprint: str | None = None) -> "VisualMemory":
-        """Open an existing memory, reconciling its index with SQLite; optionally check the
-        encoder `fingerprint` the caller will query with."""
+    def open(cls, path, *, fingerprint: str | None = None, read_only: bool = False) -> "VisualMemory":
+        """Open an existing memory (migrating a format-1 one, finishing interrupted erasures);
+        optionally check the encoder `fingerprint` the caller will query with. Read-only when
+        asked, or when another process holds the memory: then nothing on disk is changed."""
         path = Path(path)
         db = path / SQLITE_NAME
         if not db.is_file():
             raise MemoryStoreError(f"no visual memory at {path} (missing {SQLITE_NAME}): create "
                                    f"one with `procmem memory build`")
-        conn = schema.connect(db)
+        lock_fd = None if read_only else schema.lock_writer(path)
+        conn = None
         try:
-            mem = cls(path, conn)
+            conn = schema.connect(db, read_only=lock_fd is None)
+            if needs_migration(conn):
+                conn.close()
+                if lock_fd is None:
+                    raise MemoryStoreError(f"{path} is a format-1 memory (vectors inside SQLite): "
+                                           f"open it once for writing, with no other process "
+                                           f"using it, to migrate it")
+                sweep_temporaries(path)
+                migrate(path)
+                conn = schema.connect(db)
+            mem = cls(path, conn, lock_fd)
         except sqlite3.DatabaseError as e:
-            conn.close()
+            cls._release(conn, lock_fd)
             raise CorruptStoreError(f"{db} is damaged ({e}): restore it from a backup or rebuild "
                                     f"the memory from its embeddings; `procmem memory verify` "
                                     f"reports details")
         except BaseException:
-            conn.close()
+            cls._release(conn, lock_fd)
             raise
         if fingerprint is not None:
             mem.check_fingerprint(fingerprint)
         return mem
 
+    @staticmethod
+    def _release(conn, lock_fd) -> None:
+        with contextlib.suppress(Exception):
+            conn.close()
+        if lock_fd is not None:
+            os.close(lock_fd)
+
     def close(self) -> None:
-        """Write the index cache if it is stale, then close SQLite."""
+        """Write the IVF-PQ cache if it is stale, then close SQLite and release the lock."""
         if self._conn is None:
             return
         self.flush()
         self._conn.close()
         self._conn = None
+        for f in (self._vec, self._res):
+            if f is not None:
+                f.close()
+        self._release(None, self._lock_fd)
+        self._lock_fd = None
 
     def __enter__(self):
         return self
@@ -143,13 +206,48 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
     def __exit__(self, *exc):
         self.close()
 
-    # ------------------------------------------------------------------ state in RAM
+    # ------------------------------------------------------------------ slots
     def _load_items(self) -> None:
-        rows = self._conn.execute("SELECT id, label FROM items ORDER BY id").fetchall()
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        self._ids, self._labels = arr[:, 0].copy(), arr[:, 1].copy()
+        rows = self._conn.execute("SELECT id, label, slot FROM items ORDER BY id").fetchall()
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        self._ids, self._labels, self._slots = arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
         self._load_prune()
 
+    def _pending_slots(self) -> np.ndarray:
+        return np.array([it["slot"] for r in self._pending.values() for it in r["items"]], np.int64)
+
+    def _top(self) -> int:
+        """One past the highest slot a row or a pending erasure names."""
+        used = np.concatenate([self._slots, self._pending_slots()])
+        return int(used.max()) + 1 if len(used) else 0
+
+    def _zero_unreferenced(self) -> None:
+        """Zero the records no row and no pending erasure names (a killed add's), and a
+        partial last record."""
+        self.zeroed_on_open = self._vec.zero_tail()
+        for f in (self._vec, self._res):
+            if f is not None and f.slots:
+                free = self._unused(f.slots)
+                dirty = free[f.nonzero(free)]
+                if len(dirty):
+                    self.zeroed_on_open += f.zero(dirty)
+
+    def _update_free(self) -> None:
+        """The free slots (zeroed records below the top); records above it are cut off."""
+        top = self._top()
+        for f in (self._vec, self._res):
+            if self.writable and f is not None and f.slots > top:
+                f.truncate(top)
+        self._free = self._unused(min(self._vec.slots, top))
+
+    def _unused(self, n: int) -> np.ndarray:
+        """Slots below `n` that no row and no pending erasure names, ascending."""
+        used = np.zeros(n, bool)
+        for slots in (self._slots, self._pending_slots()):
+            used[slots[slots < n]] = True
+        return np.flatnonzero(~used).astype(np.int64)
+
+    # ------------------------------------------------------------------ state in RAM
     def _transaction(self):
         return schema.transaction(self._conn)
 
@@ -198,17 +296,12 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
         return np.isin(ids, self._ids)
 
     def vectors(self, ids) -> np.ndarray:
-        """The stored float32 vectors of `ids` (from SQLite, the source of truth)."""
+        """The stored float32 vectors of `ids`, in the order given (from the slot file)."""
         ids = np.asarray(ids, dtype=np.int64).ravel()
-        out = np.empty((len(ids), self.dim), np.float32)
-        pos = {int(i): r for r, i in enumerate(ids)}
-        for i, blob in rows_by_id(self._conn, "SELECT id, vector FROM items WHERE id IN ({})",
-                                  ids.tolist()):
-            out[pos[i]] = np.frombuffer(blob, dtype="<f4")
         missing = ids[~self.contains(ids)]
         if len(missing):
             raise IdError(f"ids not in the memory at {self.path}: {missing[:10].tolist()}")
-        return out
+        return self._vec.read(self._slots[np.searchsorted(self._ids, ids)])
 
     def sources(self, ids) -> list[str | None]:
         ids = np.asarray(ids, dtype=np.int64).ravel().tolist()
@@ -223,19 +316,19 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
     def info(self) -> Info:
         edits = self._conn.execute("SELECT count(*) FROM edits").fetchone()[0]
         return Info(str(self.path), self.dim, "cosine", self.index_kind, self.fingerprint,
-                    self.version, len(self), self.num_classes, edits)
+                    self.version, len(self), self.num_classes, edits, len(self._pending))
 
     # ------------------------------------------------------------------ fingerprints
     def check_fingerprint(self, fingerprint: str | None, dim: int | None = None) -> None:
         """Raise FingerprintError unless queries from (fingerprint, dim) match this memory."""
-        if dim is not None and int(dim) != self.dim:
-            raise FingerprintError(f"queries are {dim}-d but the memory at {self.path} stores "
-                                   f"{self.dim}-d vectors from encoder {self.fingerprint}: embed "
-                                   f"the queries with that encoder")
         if fingerprint is not None and str(fingerprint) != self.fingerprint:
             raise FingerprintError(f"queries come from encoder {fingerprint} but the memory at "
                                    f"{self.path} was built with encoder {self.fingerprint}: embed "
                                    f"with the memory's encoder or build a new memory")
+        if dim is not None and int(dim) != self.dim:
+            raise FingerprintError(f"queries are {dim}-d but the memory at {self.path} stores "
+                                   f"{self.dim}-d vectors from encoder {self.fingerprint}: embed "
+                                   f"the queries with that encoder")
 
     # ------------------------------------------------------------------ search / classify
     def search(self, queries, k: int, *, fingerprint: str | None = None):
@@ -260,20 +353,24 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
         return decisions.decide(self, sims, ids, rule, tau=tau, alpha=alpha, pruning=pruning)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids [N], vectors [N, D], labels [N]) of every item in id order, read from SQLite."""
-        parts = list(self.iter_vectors())
-        if not parts:
-            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32), np.empty(0, np.int64)
-        return self._ids.copy(), np.concatenate([v for _, v in parts]), self._labels.copy()
+        """(ids [N], vectors [N, D], labels [N]) of every item in id order."""
+        return self._ids.copy(), self._vec.read(self._slots), self._labels.copy()
 
     def iter_vectors(self, batch: int = 50_000):
-        """(ids, vectors) batches over the whole store in id order, from SQLite."""
-        for chunk in chunks(self._ids.tolist(), batch):
-            yield np.asarray(chunk, np.int64), self._vectors_unchecked(chunk)
+        """(ids, vectors) batches over the whole store in id order, from the slot file."""
+        for start in range(0, len(self._ids), batch):
+            yield self._ids[start:start + batch].copy(), self._vec.read(self._slots[start:start + batch])
 
     def _need_open(self) -> None:
         if self._conn is None:
             raise MemoryStoreError(f"the memory at {self.path} is closed: open it again")
+
+    def _need_writable(self) -> None:
+        self._need_open()
+        if not self.writable:
+            raise MemoryStoreError(f"the memory at {self.path} is open read-only (opened with "
+                                   f"read_only=True, or another process holds {LOCK_NAME}): "
+                                   f"close the other process, then open it again to edit")
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -282,6 +379,6 @@ class VisualMemory(Edits, DerivedTables, IndexCache):
         return self._conn
 
     def _vectors_unchecked(self, ids: list[int]) -> np.ndarray:
-        """Vectors of sorted `ids` known to be present, in id order, straight from SQLite."""
-        blobs = rows_by_id(self._conn, "SELECT vector FROM items WHERE id IN ({}) ORDER BY id", ids)
-        return np.frombuffer(b"".join(r[0] for r in blobs), dtype="<f4").reshape(-1, self.dim)
+        """Vectors of sorted `ids` known to be present, in id order, from the slot file."""
+        return self._vec.read(self._slots[np.searchsorted(self._ids, np.asarray(ids, np.int64))])
+

@@ -39,6 +39,14 @@ def normalise(vectors, dim: int, what: str = "vectors") -> np.ndarray:
         rows = np.flatnonzero(norms < 1e-12)[:10].tolist()
         raise BadVectorsError(f"{what} rows {rows} are zero vectors and have no direction to "
                               f"normalise; drop them; nothing was written")
-    off = np.abs(norms - 1.0) > 1e-5  # unit rows are kept byte-identical (their sha256 too)
+    return as_stored(x)
+
+
+def as_stored(x: np.ndarray) -> np.ndarray:
+    """float32 rows exactly as the store keeps them: rows of unit norm (within 1e-5) as given,
+    others divided by their norm (zero rows left as they are; `normalise` refuses them)."""
+    x = np.array(x, dtype=np.float32)
+    norms = np.linalg.norm(x.astype(np.float64), axis=1)
+    off = (np.abs(norms - 1.0) > 1e-5) & (norms > 0)  # unit rows stay byte-identical (sha256 too)
     x[off] = (x[off] / norms[off, None]).astype(np.float32)
     return x

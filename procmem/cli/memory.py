@@ -1,7 +1,8 @@
 """`procmem memory ...`: build, edit, query and check a visual memory (Geirhos et al. 2024).
 
-A memory is a directory (contract 6): SQLite is the source of truth, the FAISS index a cache.
-Handlers import numpy/FAISS/torch lazily so `procmem --help` stays fast.
+A memory is a directory (contract 6): SQLite holds everything but the floats, `vectors.f32`
+the vectors; removal, receipts and scans are `procmem.cli.memory_remove`. Handlers import
+numpy/FAISS/torch lazily so `procmem --help` stays fast.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from procmem.cli import memory_remove
 from procmem.cli.options import add_quiet
 
 RULE_HELP = ("voting rule (Geirhos et al. 2024): rank = 1/(alpha + rank), the paper's "
@@ -70,19 +72,12 @@ def register(sub) -> None:
                                     "classes are matched by name, unknown names become new classes.")
     a.add_argument("memory")
     _source(a)
+    a.add_argument("--allow-unknown-encoder", action="store_true",
+                   help="accept an npz that names no encoder fingerprint into a memory that has "
+                        "one (only if you know the vectors come from the memory's encoder)")
     a.set_defaults(func=cmd_add)
 
-    r = msub.add_parser("remove", help="remove items and print the unlearning receipt",
-                        description="Remove items and print the unlearning receipt: the ids are "
-                                    "gone from search and their bytes gone from disk.")
-    r.add_argument("memory")
-    g = r.add_mutually_exclusive_group(required=True)
-    g.add_argument("--ids", help="comma-separated ids, or @FILE with one id per line")
-    g.add_argument("--label", type=int, help="every item of this class label")
-    g.add_argument("--label-name", help="every item of the class with this name")
-    g.add_argument("--source-like", metavar="PATTERN",
-                   help="SQL LIKE pattern on the items' source paths, e.g. '%%/camera3/%%'")
-    r.set_defaults(func=cmd_remove)
+    memory_remove.register(msub)
 
     q = msub.add_parser("query", help="nearest neighbours of embedded queries, with labels")
     q.add_argument("memory")
@@ -124,9 +119,12 @@ def register(sub) -> None:
     i.add_argument("memory")
     i.set_defaults(func=cmd_info)
 
-    v = msub.add_parser("verify", help="check SQLite, vector hashes and the index agree (exit 1 "
+    v = msub.add_parser("verify", help="check the files agree and every erasure finished (exit 1 "
                                        "on a problem)")
     v.add_argument("memory")
+    v.add_argument("--repair", action="store_true",
+                   help="first finish interrupted erasures, sweep temporaries, zero stray "
+                        "records, migrate a format-1 memory and rebuild a bad IVF-PQ cache")
     v.set_defaults(func=cmd_verify)
 
     p.set_defaults(func=lambda args: p.print_help() or 2)
@@ -145,7 +143,7 @@ def _vectors(args):
 
 def cmd_build(args) -> int:
     """Create the memory and add the vectors in chunks of 50,000 (one transaction each, with
-    progress); item id = row number in the input, so a killed build resumes when rerun."""
+    progress); item id = the npz's `ids` or the row number, so a killed build resumes when rerun."""
     import hashlib
 
     import numpy as np
@@ -174,12 +172,15 @@ def cmd_build(args) -> int:
                     if getattr(args, k) is not None}
         mem = VisualMemory.create(args.memory, emb.features.shape[1], fp, index=args.index, **opts)
     n, chunk = len(emb.labels), 50_000
+    ids = emb.ids if emb.ids is not None else np.arange(n)
+    note = {"build": digest, **({"embeddings": str(Path(args.embeddings).resolve())}
+                                if args.embeddings else {})}
     with mem:
         for start in progress(range(len(mem), n, chunk), desc="build", unit="chunk",
                               total=-(-(n - len(mem)) // chunk), disable=args.quiet):
             stop = min(start + chunk, n)
             mem.add(emb.features[start:stop], emb.labels[start:stop],
-                    ids=np.arange(start, stop), note={"build": digest},
+                    ids=ids[start:stop], note=note,
                     sources=emb.paths[start:stop] if emb.paths else None,
                     label_names=emb.names_map() if start == 0 else None)
         count, kind = len(mem), mem.index_kind
@@ -190,14 +191,22 @@ def cmd_build(args) -> int:
 
 def cmd_add(args) -> int:
     from procmem.memory.embeddings import to_memory_labels
+    from procmem.memory.errors import FingerprintError
     from procmem.memory.store import VisualMemory
 
     emb = _vectors(args)
     with VisualMemory.open(args.memory) as mem:
+        if emb.fingerprint is None and mem.fingerprint != "unknown" and not args.allow_unknown_encoder:
+            raise FingerprintError(
+                f"{emb.origin} names no encoder fingerprint, but the memory at {args.memory} holds "
+                f"vectors of encoder {mem.fingerprint}: embed with `procmem embed --model SPEC` "
+                f"(it records the fingerprint), or pass --allow-unknown-encoder if these vectors "
+                f"do come from that encoder")
         labels, names = to_memory_labels(emb, mem.label_names, new_classes=True)
         before = set(mem.labels.tolist())
-        ids = mem.add(emb.features, labels, sources=emb.paths, label_names=names,
-                      fingerprint=emb.fingerprint)
+        note = {"embeddings": str(Path(args.embeddings).resolve())} if args.embeddings else None
+        ids = mem.add(emb.features, labels, ids=emb.ids, sources=emb.paths, label_names=names,
+                      fingerprint=emb.fingerprint, note=note)
         all_names = mem.label_names
         fresh = ", ".join(f"{lab}:{all_names.get(lab, '?')}"
                           for lab in sorted(set(labels.tolist()) - before)) or "none"
@@ -205,40 +214,6 @@ def cmd_add(args) -> int:
               f"{ids.max() if len(ids) else '-'}); classes new to the memory: {fresh}; "
               f"version {mem.version}")
     return 0
-
-
-def _print_receipt(r) -> None:
-    print(f"removed {len(r.removed_ids)} items; version {r.version_before} -> {r.version_after}")
-    for name, c in r.checks.items():
-        print(f"  {'PASS' if c['passed'] else 'FAIL'} {name}: {c['detail']}")
-    print(f"receipt: {r.path}")
-
-
-def cmd_remove(args) -> int:
-    from procmem.memory.errors import MemoryStoreError
-    from procmem.memory.store import VisualMemory
-
-    with VisualMemory.open(args.memory) as mem:
-        if args.ids is not None:
-            text = Path(args.ids[1:]).read_text() if args.ids.startswith("@") else args.ids
-            try:
-                ids = [int(t) for t in text.replace(",", " ").split()]
-            except ValueError:
-                raise MemoryStoreError(f"--ids takes integers separated by commas or lines, "
-                                       f"got {text[:60]!r}")
-            r = mem.remove(ids)
-        elif args.label is not None:
-            r = mem.remove(label=args.label)
-        elif args.label_name is not None:
-            hits = [lab for lab, n in mem.label_names.items() if n == args.label_name]
-            if not hits:
-                raise MemoryStoreError(f"no class named {args.label_name!r} in {args.memory}; "
-                                       f"`procmem memory info` lists the classes")
-            r = mem.remove(label=hits[0])
-        else:
-            r = mem.remove(source_like=args.source_like)
-    _print_receipt(r)
-    return 0 if r.passed else 1
 
 
 def cmd_query(args) -> int:
@@ -346,7 +321,10 @@ def cmd_prune(args) -> int:
             print(f"  v >= {t:<3} {int((v >= t).sum())} items")
         if args.threshold is not None:
             r = pruning.hard_prune(mem, args.threshold)
-            _print_receipt(r)
+            if r is None:
+                print(f"no item has v >= {args.threshold}: nothing removed")
+                return 0
+            memory_remove.print_receipt(r)
             return 0 if r.passed else 1
         print("counts stored: classify with --pruning soft to down-weight these items")
     return 0
@@ -370,6 +348,9 @@ def cmd_info(args) -> int:
         stats = mem.prune_stats()
         print("pruning counts:", "none" if stats is None else f"version {stats['version']}, "
               f"config {stats['config']}")
+        for r in mem.pending_erasures:
+            print(f"erasure incomplete: the removal at version {r['version_after']} has not passed "
+                  f"its checks (`procmem memory verify {args.memory}` says why)")
         print("recent edits:")
         for e in mem.edit_log()[-5:]:
             print(f"  v{e['version']} {e['time']} {e['op']} {e['count']}")
@@ -379,7 +360,9 @@ def cmd_info(args) -> int:
 def cmd_verify(args) -> int:
     from procmem.memory.verify import verify
 
-    r = verify(args.memory)
+    r = verify(args.memory, repair=args.repair)
+    for done in r["repaired"]:
+        print(f"  repaired: {done}")
     print(f"{args.memory}: {'OK' if r['ok'] else 'PROBLEMS'} ({r['count']} items, version "
           f"{r['version']})")
     for p in r["problems"]:

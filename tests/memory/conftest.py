@@ -11,6 +11,19 @@ def unit(x):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+def colour_folder(root, size: int = 32, noise: float = 20.0):
+    """An ImageFolder of 2 classes x 6 noisy images (reddish class0, bluish class1) at `root`."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, colour in enumerate([(220, 30, 30), (30, 30, 220)]):
+        (root / f"class{c}").mkdir(parents=True)
+        for i in range(6):
+            img = np.clip(np.array(colour) + rng.normal(0, noise, (size, size, 3)), 0, 255)
+            Image.fromarray(img.astype(np.uint8)).save(root / f"class{c}" / f"{i}.png")
+    return root
+
+
 @pytest.fixture
 def blobs():
     """Three well-separated Gaussian classes in 16-d, 60 items each (+ 30 held-out queries)."""

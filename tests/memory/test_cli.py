@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from procmem.cli import main
+from tests.memory.conftest import colour_folder
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +73,12 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     assert code == 0 and "digit" in out and grid.stat().st_size > 1000
     code, out, _ = run(capsys, "remove", mem, "--label-name", "digit9")
     assert code == 0 and out.count("PASS") == 3 and "receipt:" in out
+    assert f"not covered (copies outside the memory): {digits_npz['train_new']}" in out
     code, out, _ = run(capsys, "remove", mem, "--ids", "0,1,2")
     assert code == 0
-    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "3")
+    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "100")
+    assert code == 0 and "no item has v >= 100: nothing removed" in out
+    code, out, _ = run(capsys, "prune", mem, "-k", "5", "--threshold", "1")
     assert code == 0 and "PASS not_in_pruning_stats" in out
     code, out, _ = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "--pruning", "soft")
     assert code == 0
@@ -95,15 +99,7 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
 
 def test_build_and_classify_from_images_with_an_encoder(tmp_path, capsys):
     """The images + encoder path: an ImageFolder embedded by a (random, tiny) ViT."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    data = tmp_path / "folder"
-    for c, colour in enumerate([(220, 30, 30), (30, 30, 220)]):
-        (data / f"class{c}").mkdir(parents=True)
-        for i in range(6):
-            img = np.clip(np.array(colour) + rng.normal(0, 20, (32, 32, 3)), 0, 255)
-            Image.fromarray(img.astype(np.uint8)).save(data / f"class{c}" / f"{i}.png")
+    data = colour_folder(tmp_path / "folder")
     model = "random:vit_tiny_patch16_224:32:0"
     mem = str(tmp_path / "mem")
     assert main(["memory", "build", mem, "--model", model, "--data", str(data)]) == 0
@@ -116,3 +112,43 @@ def test_build_and_classify_from_images_with_an_encoder(tmp_path, capsys):
     assert main(["memory", "classify", mem, "--model", "random:vit_tiny_patch16_224:32:1",
                  "--data", str(data)]) == 2
     assert "random:vit_tiny_patch16_224:32:1" in capsys.readouterr().err
+
+
+def test_bad_input_of_issue_12_item_8_gets_a_clear_error(tmp_path, capsys, digits_npz):
+    """npz ids are honoured (the same file twice is refused, not duplicated); an npz naming no
+    encoder is refused by a fingerprinted memory unless asked; a rewritten index cache with a
+    matching sidecar no longer passes verify, and --repair rebuilds it."""
+    mem = str(tmp_path / "mem")
+    assert run(capsys, "build", mem, "--embeddings", digits_npz["train_old"])[0] == 0
+    with np.load(digits_npz["test"]) as z:
+        arrays = dict(z)
+    ids_npz, bare_npz = tmp_path / "ids.npz", tmp_path / "bare.npz"
+    np.savez(ids_npz, ids=np.arange(5000, 5000 + len(arrays["labels"])), **arrays)
+    np.savez(bare_npz, **{k: v for k, v in arrays.items() if k != "fingerprint"})
+    code, out, _ = run(capsys, "add", mem, "--embeddings", str(ids_npz))
+    assert code == 0 and "ids 5000.." in out
+    code, _, err = run(capsys, "add", mem, "--embeddings", str(ids_npz))
+    assert code == 2 and "already in the memory: [5000" in err
+    code, _, err = run(capsys, "add", mem, "--embeddings", str(bare_npz))
+    assert code == 2 and "names no encoder fingerprint" in err and "--allow-unknown-encoder" in err
+    assert run(capsys, "add", mem, "--embeddings", str(bare_npz), "--allow-unknown-encoder")[0] == 0
+    # an IVF-PQ cache replaced by another index, its sidecar rewritten to match
+    import hashlib
+
+    ivf = str(tmp_path / "ivf")
+    assert run(capsys, "build", ivf, "--embeddings", digits_npz["train_old"], "--index", "ivfpq",
+               "--nlist", "4", "--m", "8", "--nbits", "4")[0] == 0
+    from procmem.memory.store import VisualMemory
+
+    with VisualMemory.open(ivf) as m:
+        ids, x, _ = m.arrays()
+        m.index.index.reset()
+        m.index.add(ids, np.roll(x, 1, axis=0))  # every id now holds its neighbour's vector
+        m._write_index_cache()
+        want = m.index.to_bytes()
+    side = tmp_path / "ivf" / "index.json"
+    assert json.loads(side.read_text())["sha256"] == hashlib.sha256(want).hexdigest()
+    code, out, _ = run(capsys, "verify", ivf)
+    assert code == 1 and "codes of another vector" in out
+    code, out, _ = run(capsys, "verify", ivf, "--repair")
+    assert code == 0 and "repaired: rebuilt index.faiss" in out

@@ -18,6 +18,7 @@ from procmem.memory.errors import (
 from procmem.memory.index import KINDS, IndexConfigError, kind
 from procmem.memory.store import VisualMemory, vector_sha256
 from procmem.memory.verify import verify
+from tests.memory.conftest import unit
 
 
 def test_round_trip_keeps_items_names_sources_and_log(tmp_path, blobs):
@@ -37,6 +38,11 @@ def test_round_trip_keeps_items_names_sources_and_log(tmp_path, blobs):
     np.testing.assert_array_equal(m.vectors(ids[:3]), x[:3])
     row = m.connection.execute("SELECT sha256 FROM items WHERE id=?", (int(ids[0]),)).fetchone()
     assert row[0] == vector_sha256(x[0])
+    # no vector in SQLite: every float lives in vectors.f32, one record per slot
+    columns = [r[1] for r in m.connection.execute("PRAGMA table_info(items)")]
+    assert columns == ["id", "label", "source", "sha256", "slot", "version"]
+    raw = np.fromfile(tmp_path / "m" / "vectors.f32", "<f4").reshape(-1, 16)
+    np.testing.assert_array_equal(raw[m._slots[:3]], x[:3])
     assert [e["op"] for e in m.edit_log()] == ["create", "add"]
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         m.connection.execute("DELETE FROM edits")
@@ -148,17 +154,28 @@ def test_fingerprint_and_width_mismatch_name_both(tmp_path, blobs):
 
 def test_corrupt_files(tmp_path, blobs):
     x, y, xq, _ = blobs
+    rng = np.random.default_rng(0)
+    big = unit(rng.normal(size=(300, 16)))
+    m = VisualMemory.create(tmp_path / "ivf", 16, "e", index="ivfpq", nlist=4, m=4, nbits=4)
+    m.add(big, np.zeros(300, int))
+    _, want = m.search(big[:5], 3)
+    m.close()
+    # A damaged IVF-PQ cache is rebuilt from SQLite and the slot file.
+    idx = tmp_path / "ivf" / "index.faiss"
+    idx.write_bytes(idx.read_bytes()[:100])
+    assert any("does not match" in p for p in verify(tmp_path / "ivf")["problems"])
+    with VisualMemory.open(tmp_path / "ivf") as m:
+        assert m.search(big[:5], 3)[1][:, 0].tolist() == want[:, 0].tolist()
+    assert verify(tmp_path / "ivf")["ok"]
     m = VisualMemory.create(tmp_path / "m", 16, "e")
     m.add(x, y)
-    _, want = m.search(xq, 3)
     m.close()
-    # A damaged index cache is rebuilt from SQLite, the source of truth.
-    idx = tmp_path / "m" / "index.faiss"
-    idx.write_bytes(idx.read_bytes()[:100])
-    assert any("does not match" in p for p in verify(tmp_path / "m")["problems"])
-    with VisualMemory.open(tmp_path / "m") as m:
-        assert np.array_equal(m.search(xq, 3)[1], want)
-    assert verify(tmp_path / "m")["ok"]
+    # A record of vectors.f32 that no longer hashes to its sha256 is reported.
+    vec = tmp_path / "m" / "vectors.f32"
+    data = bytearray(vec.read_bytes())
+    data[40] ^= 0xFF
+    vec.write_bytes(bytes(data))
+    assert any("do not match their sha256: [0]" in p for p in verify(tmp_path / "m")["problems"])
     # A truncated SQLite file cannot be repaired: a clear error, and verify says why.
     db = tmp_path / "m" / "memory.sqlite"
     db.write_bytes(db.read_bytes()[: db.stat().st_size // 3])
@@ -194,7 +211,9 @@ def test_index_kinds_are_entries_that_own_options_and_files(tmp_path, blobs):
     m = VisualMemory.create(tmp_path / "np", 16, "e", index="numpy")
     m.add(x, y)
     m.close()
-    assert (tmp_path / "np" / "index.npz").is_file() and not (tmp_path / "np" / "index.faiss").exists()
+    assert {kind(k).cached for k in KINDS} == {False, True} and kind("ivfpq").cached
+    # exact kinds keep no cache: the index is built from vectors.f32 on open
+    assert not (tmp_path / "np" / "index.npz").exists() and not (tmp_path / "np" / "index.faiss").exists()
 
 
 def test_an_emptied_ivfpq_memory_writes_no_index_and_retrains_on_the_next_add(tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from procmem.memory import pruning, receipts
+from procmem.memory.scan import find_pieces
 from procmem.memory.store import VisualMemory
 from procmem.memory.verify import verify
 from tests.memory.conftest import unit
@@ -27,26 +28,28 @@ def test_receipt_checks_pass_and_detect_vectors_left_on_disk(tmp_path, blobs):
     x, y, _, _ = blobs
     m = VisualMemory.create(tmp_path / "m", 16, "e")
     ids = m.add(x, y, sources=[f"cam{i % 3}/{i}.jpg" for i in range(len(x))])
-    m.flush()
-    stale = tmp_path / "stale-index.faiss"
-    shutil.copy(tmp_path / "m" / "index.faiss", stale)  # a copy still holding every vector
+    stale = tmp_path / "stale-vectors.f32"
+    shutil.copy(tmp_path / "m" / "vectors.f32", stale)  # a copy still holding every vector
     r = m.remove(ids[:4])
     assert r.passed, r.checks
     assert set(r.checks) == {"not_searchable", "not_on_disk", "not_in_pruning_stats"}
     saved = json.loads(Path(r.path).read_text())
     assert saved["removed_ids"] == ids[:4].tolist() and saved["passed"]
     assert saved["version_before"] == 1 and saved["version_after"] == 2
+    assert [it["source"] for it in saved["items"]] == [f"cam{i % 3}/{i}.jpg" for i in range(4)]
+    assert saved["selector"] == {"ids": [0, 1, 2, 3]} and saved["dim"] == 16
     assert receipts.load(r.path).sha256 == r.sha256
-    # The byte scanner finds vectors that are still in a file (here: the stale index copy) ...
-    found = receipts.find_vectors_in_files([stale, tmp_path / "m" / "memory.sqlite"], x[:6])
+    # The byte scanner finds vectors that are still in a file (here: the stale copy) ...
+    found = find_pieces([stale, tmp_path / "m" / "vectors.f32"], x[:6])
     assert found == {str(stale): [0, 1, 2, 3, 4, 5],
-                     str(tmp_path / "m" / "memory.sqlite"): [4, 5]}  # 4, 5 were not removed
+                     str(tmp_path / "m" / "vectors.f32"): [4, 5]}  # 4, 5 were not removed
     # ... and the checks fail when a stale copy sits in the memory directory.
     shutil.copy(stale, tmp_path / "m" / "leftover.bin")
-    assert not receipts.check_not_on_disk(m, x[:4])["passed"]
+    check = receipts.run_all(m, ids[:4], x[:4])["not_on_disk"]
+    assert not check["passed"] and "found in leftover.bin: ids [0, 1, 2, 3]" in check["detail"]
     (tmp_path / "m" / "leftover.bin").unlink()
-    # Remove by source pattern and by predicate.
-    r2 = m.remove(source_like="cam1/%")
+    # Remove by source glob and by predicate.
+    r2 = m.remove(source_glob="cam1/*")
     assert r2.passed and len(r2.removed_ids) > 0
     r3 = m.remove(where=lambda s: s.endswith("/5.jpg") or s.endswith("/8.jpg"))
     assert sorted(r3.removed_ids) == [5, 8] and r3.passed
@@ -54,12 +57,12 @@ def test_receipt_checks_pass_and_detect_vectors_left_on_disk(tmp_path, blobs):
     assert verify(tmp_path / "m")["ok"]
 
 
-def test_receipt_detects_a_vector_still_searchable(tmp_path, blobs):
+def test_receipt_detects_an_id_still_searchable(tmp_path, blobs):
     x, y, _, _ = blobs
     m = VisualMemory.create(tmp_path / "m", 16, "e")
     ids = m.add(x, y)
-    r = receipts.check_not_searchable(m, ids[:3], x[:3])  # never removed: must fail
-    assert not r["passed"] and "3 removed ids returned" in r["detail"]
+    r = receipts.check_not_searchable(m, ids[:3])  # never removed: must fail
+    assert not r["passed"] and "(3 held)" in r["detail"] and r["evidence"]["sqlite"]["items"] == [0, 1, 2]
     m.close()
 
 
@@ -105,7 +108,7 @@ CHILD = textwrap.dedent("""
         print("added", *ids.tolist(), flush=True)
         if step % 3 == 0:
             print("removing", *ids[:2].tolist(), flush=True)
-            m.remove(ids[:2], checks=False)
+            m.remove(ids[:2])
             print("removed", *ids[:2].tolist(), flush=True)
         if step % 7 == 0:
             m.flush()
@@ -155,7 +158,8 @@ def test_kill_9_mid_edits_loses_no_acknowledged_add_and_revives_no_removal(tmp_p
 
 @pytest.mark.parametrize("secure_delete", [0, 1])
 def test_plain_sqlite_delete_leaves_bytes_that_the_scan_finds(tmp_path, secure_delete):
-    """Why the store sets secure_delete: without it a DELETE leaves the vector in the file."""
+    """Why vectors left SQLite: without secure_delete a DELETE leaves every vector in the file
+    (and with it, B-tree rebalancing still left most of one behind: issue 12, finding 1)."""
     import sqlite3
 
     x = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
@@ -168,5 +172,5 @@ def test_plain_sqlite_delete_leaves_bytes_that_the_scan_finds(tmp_path, secure_d
     c.execute("DELETE FROM t WHERE id < 5")
     c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     c.close()
-    found = receipts.find_vectors_in_files([db, Path(f"{db}-wal")], x[:7])
+    found = find_pieces([db, Path(f"{db}-wal")], x[:7])
     assert found[str(db)] == ([0, 1, 2, 3, 4, 5, 6] if not secure_delete else [5, 6])
