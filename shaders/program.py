@@ -1,7 +1,8 @@
 """A shader program: its id, its GLSL text, and the full fragment shader it becomes.
 
-Ids are `lib/<family>/<name>` for the hand-written library and
-`gen/<grammar-version>/<seed>` for generated programs (DESIGN.md, contract 1).
+Ids are `lib/<family>/<name>` for the hand-written library,
+`gen/<grammar-version>/<seed>` for generated programs and `user/<name>` for a user's own
+files (`shaders.user`; DESIGN.md, contract 1).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from procmem.core.errors import ProcmemError
+from procmem.core.hashing import sha256_bytes
 
 PARAM_COUNT = 16
 """Floats in the per-image parameter block `uniform vec4 uParams[4]`, each drawn in [0, 1)."""
@@ -50,6 +52,12 @@ class Program:
     description: str = ""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def sha256(self) -> str:
+        """The sha256 (64 hex) of the GLSL text as UTF-8; a sample's `source_sha256` is its
+        first 16 digits."""
+        return sha256_bytes(self.source.encode("utf-8"))
+
     def fragment_shader(self) -> str:
         """The complete GLSL 330 fragment shader: header, prelude, program, main().
 
@@ -77,8 +85,30 @@ class Program:
         )
 
 
+def _line(source: str, index: int) -> int:
+    """The 1-based line of character `index` (the line numbers compilers give, after #line 1)."""
+    return source.count("\n", 0, index) + 1
+
+
+def _unbalanced(source: str, open_: str, close: str) -> int | None:
+    """None when `source` holds as many `open_` as `close` characters; else where the pair first
+    goes wrong: a close with nothing open, or the first open never closed."""
+    if source.count(open_) == source.count(close):
+        return None
+    stack = []
+    for i, ch in enumerate(source):
+        if ch == open_:
+            stack.append(i)
+        elif ch == close:
+            if not stack:
+                return i
+            stack.pop()
+    return stack[0]
+
+
 def validate(program_id: str, source: str) -> list[str]:
-    """Problems with a program's text found without OpenGL (empty list: looks valid)."""
+    """Problems with a program's text found without OpenGL (empty list: looks valid); each
+    names the line of the program's own text where it can."""
     problems = []
     if not _MAIN_IMAGE.search(source):
         problems.append(
@@ -86,13 +116,16 @@ def validate(program_id: str, source: str) -> list[str]:
         )
     for needle, fix in _FORBIDDEN.items():
         if needle in source:
-            problems.append(f"{program_id}: contains '{needle}': {fix}")
+            line = _line(source, source.index(needle))
+            problems.append(f"{program_id}: line {line}: contains '{needle}': {fix}")
     if m := _DECLARED_BY_WRAPPER.search(source):
-        problems.append(f"{program_id}: declares uniform '{m.group(1)}'; the wrapper declares it")
+        problems.append(f"{program_id}: line {_line(source, m.start())}: declares uniform "
+                        f"'{m.group(1)}'; the wrapper declares it")
     for open_, close in ("{}", "()", "[]"):
-        if source.count(open_) != source.count(close):
+        where = _unbalanced(source, open_, close)
+        if where is not None:
             problems.append(
-                f"{program_id}: unbalanced '{open_}{close}' "
+                f"{program_id}: line {_line(source, where)}: unbalanced '{open_}{close}' "
                 f"({source.count(open_)} open, {source.count(close)} close)"
             )
     return problems

@@ -2,8 +2,10 @@
 
 Library programs are files `shaders/library/<family>/<name>.glsl` whose first comment
 lines carry metadata (`// family: ...`, `// tags: a, b`, `// description: ...`).
-Generated programs are made on demand from their id `gen/<version>/<seed>`. A library file
-that is malformed is skipped and reported (`problems()`), never fatal to the rest.
+Generated programs are made on demand from their id `gen/<version>/<seed>`; a user's own
+programs `user/<name>` (`shaders.user`) are not built in, so `get` finds them only in the
+table it is given. A library file that is malformed is skipped and reported (`problems()`),
+never fatal to the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Mapping
 
 from procmem.shaders.program import Program, ProgramError, check
 
@@ -21,7 +24,8 @@ log = logging.getLogger("procmem.shaders")
 _META = re.compile(r"^//\s*(\w+)\s*:\s*(.*)$")
 
 
-def _parse(program_id: str, family: str, text: str) -> Program:
+def parse(program_id: str, family: str, text: str) -> Program:
+    """A Program from its text, its metadata read from the leading `// key: value` comments."""
     meta = {}
     for line in text.splitlines():
         m = _META.match(line.strip())
@@ -75,7 +79,7 @@ def load(root) -> Library:
                 continue
             pid = f"lib/{family_dir.name}/{f.name[:-5]}"
             try:
-                programs.append(check(_parse(pid, family_dir.name, f.read_text(encoding="utf-8"))))
+                programs.append(check(parse(pid, family_dir.name, f.read_text(encoding="utf-8"))))
             except (ProgramError, OSError, UnicodeDecodeError) as e:
                 skipped[pid] = (f"{f}: {e}; fix the file or remove it (skipped, the other "
                                 "library programs load)")
@@ -99,8 +103,10 @@ def families() -> list[str]:
     return sorted({p.family for p in library()})
 
 
-def get(program_id: str) -> Program:
-    """The program with this id: `lib/<family>/<name>` or `gen/<version>/<seed>`."""
+def get(program_id: str, user: Mapping[str, Program] | None = None) -> Program:
+    """The program with this id: `lib/<family>/<name>`, `gen/<version>/<seed>`, or
+    `user/<name>` looked up in `user` (id -> Program: the files given with `--programs`, or
+    the texts a shard set recorded)."""
     if program_id.startswith("gen/"):
         parts = program_id.split("/")
         if len(parts) != 3 or not parts[2].isdigit():
@@ -108,6 +114,13 @@ def get(program_id: str) -> Program:
         from procmem.shaders import grammar
 
         return grammar.generate(int(parts[2]), version=parts[1])
+    if program_id.startswith("user/"):
+        if user and program_id in user:
+            return user[program_id]
+        known = f" (given: {', '.join(sorted(user))})" if user else ""
+        raise ProgramError(f"no user program {program_id!r}{known}: a user program is not built "
+                           "in; give its file (`--programs PATH`), or read it from the shard set "
+                           "that recorded its text")
     for p in library():
         if p.id == program_id:
             return p
