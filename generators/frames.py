@@ -1,7 +1,8 @@
 """Frame specs and the frame pool: which program, time and parameters each frame is, rendered.
 
 A frame spec is (program id, time, 16 params) (contract 1). A pool of N frames is drawn from
-an rng: a program (from the hand library, the seeded grammar, or both), then
+an rng: a program (from the hand library, the seeded grammar or the user's own files, each
+source by its weight), then
 `frames_per_program` (time, params) draws rendered in one call, so the ~150 ms compile is
 amortised over several frames (Baradad et al. 2022 likewise render many frames per
 shader). Frames the quality filter rejects (`generators.quality.frame_problem`) are redrawn
@@ -23,6 +24,11 @@ from procmem.core.errors import ProcmemError
 from procmem.generators.render import random_params, random_times
 
 PROGRAM_SOURCES = ("library", "generated", "all")
+"""The keywords of `--programs`: each names a fixed mix of the built-in sources (KEYWORDS)."""
+SOURCES = ("library", "generated", "user")
+"""Where a program is drawn from, the keys of a weights dict, in the order the draw uses."""
+KEYWORDS = {"library": {"library": 1.0}, "generated": {"generated": 1.0},
+            "all": {"library": 0.5, "generated": 0.5}}
 REDRAWS = 2
 """Rounds of redrawing rejected frames from the same program before giving up on them."""
 MAX_FAILED_PROGRAMS = 200
@@ -53,9 +59,7 @@ class FrameSpec:
 
 def source_hash(program) -> str:
     """First 16 hex digits of the sha256 of a program's GLSL text."""
-    from procmem.core.hashing import sha256_bytes
-
-    return sha256_bytes(program.source.encode("utf-8"))[:16]
+    return program.sha256[:16]
 
 
 @dataclass
@@ -92,32 +96,118 @@ def default_programs() -> str:
     return "all" if grammar_available() else "library"
 
 
-def check_programs(programs: str) -> str:
-    if programs not in PROGRAM_SOURCES:
-        raise FramePoolError(f"--programs {programs!r}: choose one of "
-                             f"{', '.join(PROGRAM_SOURCES)}")
-    if programs in ("generated", "all") and not grammar_available():
-        raise FramePoolError(f"--programs {programs}: shaders.grammar is not available here; "
+def weights_of(programs) -> dict[str, float]:
+    """source -> weight of a config's `programs`: a keyword of PROGRAM_SOURCES or a dict of
+    positive weights over SOURCES (a FramePoolError names what is wrong)."""
+    if isinstance(programs, str):
+        if programs not in KEYWORDS:
+            raise FramePoolError(f"--programs {programs!r}: choose one of "
+                                 f"{', '.join(PROGRAM_SOURCES)}, or give program files")
+        return KEYWORDS[programs]
+    if not isinstance(programs, dict) or not programs:
+        raise FramePoolError(f"programs {programs!r}: give a keyword ({', '.join(PROGRAM_SOURCES)}) "
+                             f"or weights over {', '.join(SOURCES)}")
+    for k, w in programs.items():
+        if k not in SOURCES:
+            raise FramePoolError(f"--program-weights {k}: not a program source; choose among "
+                                 f"{', '.join(SOURCES)}")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w < float("inf"):
+            raise FramePoolError(f"--program-weights {k}={w}: a weight must be a number > 0")
+    return programs
+
+
+def canonical(weights: dict[str, float]):
+    """The keyword that draws exactly as `weights` do (so a config is written one way only),
+    else the weights normalised to sum 1, in SOURCES order."""
+    total = sum(weights.values())
+    norm = {k: weights[k] / total for k in SOURCES if k in weights}
+    return next((k for k, v in KEYWORDS.items() if v == norm), norm)
+
+
+def check_programs(programs, user_programs=()):
+    """`programs` (see `weights_of`) if every source it draws from has programs: the grammar
+    is importable, the library has a usable program, user programs are given exactly when
+    they have a weight."""
+    weights = weights_of(programs)
+    name = (f"--programs {programs}" if isinstance(programs, str) else
+            "--program-weights " + ",".join(f"{k}={w:g}" for k, w in weights.items()))
+    if "generated" in weights and not grammar_available():
+        raise FramePoolError(f"{name}: shaders.grammar is not available here; "
                              "use --programs library")
-    if programs in ("library", "all"):
+    if "library" in weights:
         from procmem.shaders import registry
 
         if not registry.library():
             skipped = registry.problems()
             why = f"; all {len(skipped)} files were skipped, first: {skipped[0]}" if skipped else ""
-            raise FramePoolError(f"--programs {programs}: the shader library has no usable "
-                                 f"program{why}")
+            raise FramePoolError(f"{name}: the shader library has no usable program{why}")
+    if "user" in weights and not user_programs:
+        raise FramePoolError("--program-weights user: no user programs given; add --programs "
+                             "PATH... (files, folders or globs of your own .glsl programs)")
+    if user_programs and "user" not in weights:
+        raise FramePoolError(f"{len(user_programs)} user programs given but {name} gives "
+                             "them no weight: add user=W to --program-weights")
     return programs
 
 
-def draw_program(rng: np.random.Generator, programs: str):
-    """A program: uniform over the library, a grammar seed, or (all) either with p = 1/2."""
+def choose_programs(words=None, weights: dict | None = None):
+    """(programs, user_programs) of a config from `--programs` words and `--program-weights`.
+
+    A word of PROGRAM_SOURCES is a keyword; any other word is a file, folder or glob of user
+    programs (shaders.user.load). Without weights every source named weighs the same (`all`
+    is library and generated); with them the weights name the sources drawn from, and a source
+    the words name must have one. No words and no weights: `default_programs()`.
+    """
+    from procmem.shaders import user
+
+    words = list(words or [])
+    paths = [w for w in words if w not in PROGRAM_SOURCES]
+    named = {s for w in words if w in KEYWORDS for s in KEYWORDS[w]} | ({"user"} if paths else set())
+    user_programs = user.load(paths) if paths else ()
+    if weights is None:
+        return (canonical(dict.fromkeys(named, 1.0)) if named else default_programs()), user_programs
+    missing = sorted(named - set(weights_of(weights)))
+    if missing:
+        raise FramePoolError(f"--program-weights gives no weight to {', '.join(missing)}, which "
+                             f"--programs names: add {missing[0]}=W")
+    return canonical(weights), user_programs
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Where a pool's programs are drawn from: (source, weight) pairs in SOURCES order, and the
+    user programs (sorted by id) when `user` has a weight."""
+
+    weights: tuple
+    user: tuple = ()
+
+
+def mix_of(programs, user_programs=()) -> Mix:
+    """The Mix of a config's `programs` and `user_programs`."""
+    weights = weights_of(programs)
+    return Mix(tuple((k, float(weights[k])) for k in SOURCES if k in weights), tuple(user_programs))
+
+
+def draw_program(rng: np.random.Generator, programs):
+    """A program from `programs` (a Mix, or a config's `programs`): its source drawn by weight
+    (one uniform draw, none when there is one source), then uniform over the library's or the
+    user's programs, or a grammar seed. The keyword `all` is library and grammar at 1/2 each."""
     from procmem.shaders import registry
 
-    use_library = programs == "library" or (programs == "all" and rng.random() < 0.5)
-    if use_library:
+    mix = programs if isinstance(programs, Mix) else mix_of(programs)
+    source = mix.weights[-1][0]
+    if len(mix.weights) > 1:
+        u, total, acc = rng.random(), sum(w for _, w in mix.weights), 0.0
+        for name, w in mix.weights[:-1]:
+            acc += w
+            if u < acc / total:
+                source = name
+                break
+    if source == "library":
         lib = registry.library()
         return lib[int(rng.integers(len(lib)))]
+    if source == "user":
+        return mix.user[int(rng.integers(len(mix.user)))]
     from procmem.shaders import grammar
 
     return grammar.generate(int(rng.integers(0, 2**31 - 1)))
@@ -128,12 +218,13 @@ def _draw(rng: np.random.Generator, m: int):
     return random_times(rng, m), random_params(rng, m)
 
 
-def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs: str = "library",
+def render_pool(renderer, n: int, res: int, rng: np.random.Generator, programs="library",
                 frames_per_program: int = 8, quality: bool = True):
     """Render a pool of `n` accepted frames: (uint8 [n, res, res, 3], [FrameSpec], PoolStats).
 
-    `renderer` is a `Renderer` or `SafeRenderer`. The pool is shuffled (one rng permutation)
-    so neighbouring images do not share a program.
+    `renderer` is a `Renderer` or `SafeRenderer`; `programs` a Mix or a keyword (see
+    `draw_program`). The pool is shuffled (one rng permutation) so neighbouring images do not
+    share a program.
     """
     from procmem.generators.watchdog import RenderFailed
     from procmem.shaders.program import ProgramError

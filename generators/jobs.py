@@ -75,8 +75,16 @@ class GenerateConfig(SampleConfig):
         return min(self.shard_size, self.num_images - i * self.shard_size)
 
     def to_json(self) -> dict:
+        """The manifest's `config`: every field, the user programs (when there are any) as
+        their records (id, sha256, full text), so the shard set alone rebuilds its samples."""
+        from procmem.shaders import user
+
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["options"] = self.options.to_json()
+        if self.user_programs:
+            d["user_programs"] = [user.record(p) for p in self.user_programs]
+        else:
+            del d["user_programs"]  # a set without user programs keeps the config it always had
         return d
 
 
@@ -313,8 +321,11 @@ def run(cfg: GenerateConfig, out: str | os.PathLike, shards: range | None = None
 
 
 def config_from_json(d: dict) -> GenerateConfig:
-    """Rebuild a GenerateConfig from a manifest's `config`."""
+    """Rebuild a GenerateConfig from a manifest's `config`; recorded user programs are checked
+    against their sha256 (shaders.user.from_records)."""
+    from procmem.shaders import user
+
     d = dict(d)
     d["options"] = pr.ProcessOptions(**d.get("options", {}))
+    d["user_programs"] = user.from_records(d.get("user_programs", []))
     return GenerateConfig(**d)
-

@@ -26,13 +26,18 @@ class GenerateError(ProcmemError):
 
 @dataclass(frozen=True)
 class SampleConfig:
-    """What one sample is: process, resolution, where programs come from, process options."""
+    """What one sample is: process, resolution, where programs come from, process options.
+
+    `programs` is a keyword (library, generated, all) or source -> weight over library,
+    generated and user (generators.frames); `user_programs` are the user's own programs
+    (shaders.user, sorted by id), drawn from when `user` has a weight."""
 
     process: str = "kml-mixup"
     res: int = 256
-    programs: str = field(default_factory=fr.default_programs)
+    programs: str | dict = field(default_factory=fr.default_programs)
     frames_per_program: int = 8
     options: pr.ProcessOptions = pr.ProcessOptions()
+    user_programs: tuple = ()
 
     def check(self) -> "SampleConfig":
         pr.check_options(self.process, self.options, self.res)
@@ -41,7 +46,7 @@ class SampleConfig:
         if self.frames_per_program < 1:
             raise GenerateError(f"--frames-per-program {self.frames_per_program}: must be >= 1 "
                                 "(8 amortises one ~150 ms compile over 8 frames)")
-        fr.check_programs(self.programs)
+        fr.check_programs(self.programs, self.user_programs)
         return self
 
 
@@ -80,7 +85,8 @@ def draw_pool(cfg: SampleConfig, seed_seq: np.random.SeedSequence, count: int,
     n = pr.get_process(cfg.process).pool_size(count, cfg.options)
     pool_ss, proc_ss = seed_seq.spawn(2)
     pool, specs, stats = fr.render_pool(renderer, n, cfg.res, np.random.default_rng(pool_ss),
-                                        cfg.programs, cfg.frames_per_program)
+                                        fr.mix_of(cfg.programs, cfg.user_programs),
+                                        cfg.frames_per_program)
     return PoolDraw(pool, specs, stats, count, proc_ss)
 
 

@@ -242,10 +242,18 @@ def is_plain_name(name: str) -> bool:
             and ":" not in name and "\0" not in name and not name.startswith("."))
 
 
+def _shown(key: str, value) -> str:
+    """A config value for a message: user programs by id and sha256, not their full texts."""
+    if key == "user_programs" and isinstance(value, list):
+        return "[" + ", ".join(f"{r.get('id')} (sha256 {str(r.get('sha256'))[:12]})"
+                               if isinstance(r, dict) else "?" for r in value) + "]"
+    return repr(value)
+
+
 def _check_config(directory: Path, manifest: dict, config: dict) -> None:
     if manifest["config"] != config or manifest["procmem_version"] != __version__:
         old, new = manifest["config"], config
-        diff = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} here"
+        diff = [f"{k}: {_shown(k, old.get(k))} there, {_shown(k, new.get(k))} here"
                 for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
         if manifest["procmem_version"] != __version__:
             diff.append(f"procmem version: {manifest['procmem_version']} there, "

@@ -52,9 +52,16 @@ def register(sub) -> None:
     g.add_argument("--quality", type=int, default=95, help="JPEG quality (with --format jpg)")
     g.add_argument("--seed", type=int, default=0,
                    help="shard i's rng is SeedSequence([seed, i])")
-    g.add_argument("--programs", default=None, choices=["library", "generated", "all"],
-                   help="where programs come from: the hand library, the seeded grammar, or "
-                   "either with p=1/2 (default: all when the grammar exists, else library)")
+    g.add_argument("--programs", nargs="+", default=None, metavar="SOURCE",
+                   help="where programs come from: 'library' (the hand library), 'generated' "
+                   "(the seeded grammar), 'all' (either with p=1/2; the default when the "
+                   "grammar exists, else library), and/or your own GLSL files, folders or "
+                   "globs (ids user/<file name>; ./library for a folder of that name); the "
+                   "sources named weigh the same unless --program-weights says otherwise")
+    g.add_argument("--program-weights", default=None, metavar="SOURCE=W,...",
+                   help="the weight of each program source, e.g. user=0.5,library=0.3,"
+                   "generated=0.2 (sources: library, generated, user; normalised to sum 1); "
+                   "names the sources drawn from, so --programs need only give the files")
     g.add_argument("--frames-per-program", type=int, default=8,
                    help="frames drawn per program compile (amortises ~150 ms compiles)")
     add_option(g, "--clusters", old=("--k",), type=int, default=2,
@@ -101,16 +108,39 @@ def register(sub) -> None:
     e.set_defaults(func=run_explain)
 
 
+def parse_weights(text: str | None) -> dict | None:
+    """`--program-weights user=0.5,library=0.3` as {source: weight} (None when not given)."""
+    from procmem.generators.frames import FramePoolError
+
+    if text is None:
+        return None
+    weights = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        try:
+            w = float(value) if eq else None
+        except ValueError:
+            w = None
+        if w is None or name.strip() in weights:
+            raise FramePoolError(f"--program-weights {text!r}: give each source once as "
+                                 "source=weight, separated by commas, e.g. "
+                                 "user=0.5,library=0.3,generated=0.2")
+        weights[name.strip()] = w
+    return weights
+
+
 def config_from_args(args):
     from procmem.generators import frames, jobs, processes
 
+    programs, user_programs = frames.choose_programs(args.programs,
+                                                     parse_weights(args.program_weights))
     opts = processes.ProcessOptions(k=args.clusters, alpha=args.alpha, mix=args.mix,
                                     mask_res=args.mask_res, kmeans_iters=args.kmeans_iters,
                                     kmeans_sample=args.kmeans_sample)
     return jobs.GenerateConfig(
         process=args.process, res=args.res, num_images=args.images,
         shard_size=args.shard_size, seed=args.seed, format=args.format, quality=args.quality,
-        programs=args.programs or frames.default_programs(),
+        programs=programs, user_programs=user_programs,
         frames_per_program=args.frames_per_program, options=opts,
     ).check()
 
@@ -156,10 +186,12 @@ def run_explain(args) -> int:
     from procmem.generators.watchdog import SafeRenderer
 
     rows, mismatched = [], 0
+    manifest = shards.read_manifest(args.dir)
+    user = provenance.recorded_programs(manifest) if manifest else {}
     with SafeRenderer(size=64) as renderer:
         for img, meta in shards.iter_images(args.dir, args.images):
             try:
-                rebuilt, steps = provenance.rebuild(meta, renderer)
+                rebuilt, steps = provenance.rebuild(meta, renderer, user)
             except provenance.ProgramChanged as e:
                 print(f"sample {meta.get('key')}: {e}")
                 mismatched += 1
