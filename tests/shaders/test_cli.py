@@ -97,3 +97,36 @@ def test_list_and_show_import_no_generators_module():
                          check=True).stdout
     assert "gen/1/3" in out and FIRST.id in out
     assert out.splitlines()[-1] == "[]"
+
+
+def test_render_a_user_file_and_name_its_compile_error(user_glsl, tmp_path, capsys):
+    out = tmp_path / "w.png"
+    waves = user_glsl / "waves.glsl"
+    assert main(["shaders", "render", str(waves), "--out", str(out), "--res", "40"]) == 0
+    assert "(user/waves, 40 px" in capsys.readouterr().out
+    by_file = np.asarray(Image.open(out))
+    assert by_file.shape == (40, 40, 3) and by_file.std() > 0
+    # the same program by id, from a folder given with --programs: the same pixels
+    assert main(["shaders", "render", "user/waves", "--programs", str(user_glsl), "--out",
+                 str(out), "--res", "40"]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), by_file)
+    assert main(["shaders", "render", "--programs", str(user_glsl), "--out", str(out)]) == 2
+    assert "name the program to render: --programs gives 2" in capsys.readouterr().err
+    broken = tmp_path / "broken.glsl"
+    broken.write_text("void mainImage(out vec4 fragColor, in vec2 fragCoord) {\n"
+                      "    fragColor = vec4(fragCoord, nothing, 1.0);\n}\n")
+    assert main(["shaders", "render", str(broken), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: program user/broken failed to compile: line 2:" in err and "nothing" in err
+
+
+def test_sheet_of_a_folder_of_user_programs(user_glsl, tmp_path, capsys):
+    out = tmp_path / "mine.png"
+    assert main(["shaders", "sheet", "--programs", str(user_glsl), "--frames", "2", "--res", "24",
+                 "--out", str(out)]) == 0
+    assert "2 programs x 2 frames at 24 px" in capsys.readouterr().out
+    assert Image.open(out).width >= 2 * 24
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "no_main.glsl").write_text("void main() { }\n")
+    assert main(["shaders", "sheet", "--programs", str(tmp_path / "bad"), "--out", str(out)]) == 2
+    assert "no_main.glsl: user/no_main: no 'void mainImage" in capsys.readouterr().err
