@@ -8,7 +8,9 @@ directory, unless one is given), then check, without trusting anything on the wa
    and sample count, decodes; no unlisted tar beside them);
 3. every tar member is `<12-digit key>.<png|jpg|jpeg|json>`;
 4. every sample JSON names at least one source, and every source's program id is
-   `lib/...` or `gen/<version>/<seed>` and resolves with `shaders.registry.get`;
+   `lib/...` or `gen/<version>/<seed>` and resolves with `shaders.registry.get`, or is
+   `user/<name>` and resolves in the user programs the manifest records, whose stored text
+   hashes to its recorded sha256 and to the source's `source_sha256` (shaders.user);
 5. no other string in a sample JSON looks like a file path or image file name;
 6. every image decodes and has the resolution its JSON states;
 7. optionally (`rebuild` = n), n seeded-random samples are re-rendered from their JSON alone
@@ -101,6 +103,7 @@ class _Audit:
         self.violations: list[str] = []
         self.count = 0
         self.programs: dict[str, bool] = {}
+        self.user: dict = {}  # id -> Program: the sound user program records of the manifest
 
     def fail(self, msg: str) -> None:
         self.count += 1
@@ -111,14 +114,30 @@ class _Audit:
         if pid not in self.programs:
             from procmem.shaders import registry
 
-            ok = pid.startswith(("lib/", "gen/"))
-            if ok:
+            ok = pid.startswith(("lib/", "gen/")) or pid in self.user
+            if ok and not pid.startswith("user/"):
                 try:
                     registry.get(pid)
                 except ProcmemError:
                     ok = False
             self.programs[pid] = ok
         return self.programs[pid]
+
+    def read_user_programs(self, config: dict) -> None:
+        """The user programs the manifest records (`config.user_programs`); a record that is not
+        sound (shaders.user.record_problem: its text altered, say) is a violation."""
+        from procmem.shaders import user
+
+        records = config.get("user_programs", [])
+        if not isinstance(records, list):
+            self.fail(f"manifest config user_programs is a {type(records).__name__}, not a list")
+            return
+        for i, rec in enumerate(records):
+            problem = user.record_problem(rec)
+            if problem is not None:
+                self.fail(f"manifest user program record {i}: {problem}")
+            else:
+                self.user.update(user.table(user.from_records([rec])))
 
 
 def _check_sample(audit: _Audit, where: str, meta_bytes: bytes, image: tuple[str, bytes]) -> None:
@@ -138,7 +157,11 @@ def _check_sample(audit: _Audit, where: str, meta_bytes: bytes, image: tuple[str
         if pid is None:
             audit.fail(f"{where}: source {i} names no program id")
         elif not audit.program_ok(pid):
-            audit.fail(f"{where}: source {i} program {pid!r} does not resolve in shaders.registry")
+            audit.fail(f"{where}: source {i} program {pid!r} does not resolve in shaders.registry "
+                       "or among the user programs the manifest records")
+        elif pid in audit.user and s.get("source_sha256") != audit.user[pid].sha256[:16]:
+            audit.fail(f"{where}: source {i} records source sha256 {s.get('source_sha256')!r} but "
+                       f"the manifest's text of {pid} hashes to {audit.user[pid].sha256[:16]}")
     for jpath, text in _strings(meta):
         if re.fullmatch(r"\.sources\[\d+\](\.(" + "|".join(PROGRAM_KEYS) + "))?", jpath):
             continue  # a program id: checked against the registry above
@@ -198,6 +221,7 @@ def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool =
         raise CompartmentError(f"{d} has no {MANIFEST}: not a shard set (contract 4); "
                                "pass the directory `procmem generate` wrote with --shards")
     audit = _Audit()
+    audit.read_user_programs(manifest["config"])
     actual = sha256_file(d / MANIFEST)
     if manifest_sha256 is not None and actual != manifest_sha256:
         audit.fail(f"{MANIFEST} sha256 {actual[:12]}... differs from the export's "
@@ -222,6 +246,7 @@ def audit_shards(shard_dir, manifest_sha256: str | None = None, progress: bool =
             "samples": total, "programs": len(progs),
             "library_programs": sum(p.startswith("lib/") for p in progs),
             "generated_programs": sum(p.startswith("gen/") for p in progs),
+            "user_programs": sum(p.startswith("user/") for p in progs),
             "rebuilt": rebuilt, "violations": audit.count, "first_violations": audit.violations}
 
 
@@ -243,7 +268,7 @@ def _rebuild(audit: _Audit, kept: list, renderer=None) -> dict:
             with Image.open(io.BytesIO(data)) as im:
                 stored = np.asarray(im.convert("RGB")).astype(np.int16)
             try:
-                image, _ = rebuild(json.loads(meta_bytes), renderer)
+                image, _ = rebuild(json.loads(meta_bytes), renderer, audit.user)
             except ProgramChanged as e:
                 # the proof is unavailable in this checkout, not disproven: reported, not a violation
                 changed.append(f"{where}: {e}")

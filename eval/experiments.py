@@ -28,14 +28,15 @@ def run_compartment(rundir, export=None, shards=None, rebuild: int = 8, seed: in
     r = (audit_export(export, shards, progress, rebuild, seed, renderer) if export
          else audit_shards(shards, None, progress, rebuild, seed, renderer))
     rows = [[k, r[k]] for k in ("verdict", "shards", "samples", "programs", "library_programs",
-                                "generated_programs", "violations") if k in r]
+                                "generated_programs", "user_programs", "violations") if k in r]
     if "rebuilt" in r:
         rb = r["rebuilt"]
         rows.append(["rebuilt from JSON, pixel-identical", f"{rb['exact']} of {rb['checked']}"
                      + (f" ({rb['program_changed']} not rebuildable: program text changed since)"
                         if rb["program_changed"] else "")])
     md = ("## Compartmentalisation audit\n\nEvery training image must come from a program "
-          "(lib/... or gen/<v>/<seed>) recorded in its shard sample; no paths, no real images.\n\n"
+          "(lib/..., gen/<v>/<seed>, or user/<name> whose text the manifest stores) recorded in "
+          "its shard sample; no paths, no real images.\n\n"
           + markdown_table(["measure", "value"], rows))
     if r.get("first_violations"):
         md += "\n\nFirst violations:\n\n" + "\n".join(f"- {v}" for v in r["first_violations"])

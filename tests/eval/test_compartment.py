@@ -143,3 +143,63 @@ def test_a_converted_foreign_encoder_is_unverifiable_not_an_error(tmp_path, caps
     assert main(["eval", "compartment", str(meta_path), "--out", str(tmp_path / "audit"),
                  "--quiet"]) == 1
     assert "unverifiable: data not made by procmem" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def user_set(request, tmp_path_factory, user_glsl):
+    """A shard set of the user's own programs mixed with the library."""
+    pytest.importorskip("procmem.pretrain.data")  # before the renderer (see shard_set)
+    renderer = request.getfixturevalue("renderer")
+    from procmem.generators.frames import choose_programs
+    from procmem.generators.jobs import GenerateConfig, run
+
+    programs, user_programs = choose_programs([str(user_glsl), "library"])
+    out = tmp_path_factory.mktemp("user-shards") / "set"
+    cfg = GenerateConfig(process="shaders-mixup", res=32, num_images=12, shard_size=6,
+                         programs=programs, user_programs=user_programs, frames_per_program=1,
+                         seed=2)
+    run(cfg, out, renderer=renderer, progress=False)
+    return out
+
+
+def test_user_program_shards_pass(user_set, tmp_path, renderer):
+    r = audit_export(_export(tmp_path, user_set), progress=False, rebuild=4, renderer=renderer)
+    assert r["verdict"] == "pass", r["first_violations"]
+    assert r["user_programs"] == 2 and r["library_programs"] >= 1
+    assert r["programs"] == r["library_programs"] + r["user_programs"]
+    assert r["rebuilt"]["checked"] == r["rebuilt"]["exact"] == 4  # from the manifest's texts
+
+
+def _tampered(user_set, tmp_path, name, change):
+    """A copy of the user set whose manifest record of user/waves `change` edited in place."""
+    bad = tmp_path / name
+    shutil.copytree(user_set, bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    change(manifest["config"]["user_programs"][1])  # user/waves
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    return bad
+
+
+def test_an_altered_user_program_text_fails(user_set, tmp_path, renderer):
+    def edit(rec):
+        rec["source"] = rec["source"].replace("40.0", "41.0")
+
+    r = audit_shards(_tampered(user_set, tmp_path, "altered", edit), progress=False, rebuild=6,
+                     renderer=renderer)
+    assert r["verdict"] == "fail"
+    first = r["first_violations"][0]
+    assert first.startswith("manifest user program record 1: the stored text of user/waves")
+    assert "the text was altered" in first
+    # its samples no longer resolve, so none of them counts as made by a known program
+    assert any("'user/waves' does not resolve" in v for v in r["first_violations"])
+
+    def edit_and_rehash(rec):  # the text and its sha256 both replaced: the samples disagree
+        from procmem.core.hashing import sha256_bytes
+
+        edit(rec)
+        rec["sha256"] = sha256_bytes(rec["source"].encode())
+
+    r = audit_shards(_tampered(user_set, tmp_path, "rehashed", edit_and_rehash), progress=False,
+                     rebuild=6, renderer=renderer)
+    text = "\n".join(r["first_violations"])
+    assert r["verdict"] == "fail" and "the manifest's text of user/waves hashes to" in text
