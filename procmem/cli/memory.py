@@ -153,8 +153,9 @@ def cmd_build(args) -> int:
     from procmem.memory.store import SQLITE_NAME, VisualMemory
 
     emb = _vectors(args)
-    digest = hashlib.sha256(np.ascontiguousarray(emb.features).tobytes()
-                            + np.ascontiguousarray(emb.labels).tobytes()).hexdigest()
+    digest = hashlib.sha256(memoryview(np.ascontiguousarray(emb.features)).cast("B"))
+    digest.update(memoryview(np.ascontiguousarray(emb.labels)).cast("B"))  # no copies
+    digest = digest.hexdigest()
     fp = emb.fingerprint or "unknown"
     if (Path(args.memory) / SQLITE_NAME).exists():
         mem = VisualMemory.open(args.memory, fingerprint=fp)
