@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from procmem.memory import pruning
-from procmem.memory.errors import IdError, MemoryStoreError
+from procmem.memory.errors import CorruptStoreError, IdError, MemoryStoreError
 from procmem.memory.killpoints import kill_point
 from procmem.memory.schema import log_edit
 from procmem.memory.vectors import normalise, sha_prefixes, vector_sha256s
@@ -64,6 +64,10 @@ class Edits:
             return ids
         version = self.version + 1
         slots = self._allocate(n)
+        if np.isin(slots, self._slots).any() or np.isin(slots, self._pending_slots()).any():
+            raise CorruptStoreError(f"the free-slot list of the memory at {self.path} names "
+                                    f"records in use; nothing was written: run `procmem memory "
+                                    f"verify {self.path}` and report it")
         lap("check")
         try:
             writing = background(self._vec.write, slots, x, sync=False)  # GIL-free while we hash
