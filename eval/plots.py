@@ -64,15 +64,18 @@ def _name(class_names, label: int) -> str:
 
 
 def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, class_names,
-                   predictions=None, cell: int = 96, sims=None) -> Path:
+                   predictions=None, cell: int = 96, sims=None, query_captions=None,
+                   title: str | None = None) -> Path:
     """Each row: a query, then its nearest memory images, nearest first (Geirhos et al. Fig. 1).
 
     Images are arrays, PIL images or file paths (unreadable ones are left blank);
     `class_names` a list or a {label: name} map. With `query_labels`, neighbour borders are
     green when a neighbour's label is the query's and red when not, and the query's caption
     gives its class and the memory's prediction (border green/red for right/wrong); without,
-    there are no borders. `sims` adds each neighbour's similarity to its caption. A
-    generators.sheet contact sheet, so all of procmem's image grids look alike.
+    there are no borders. `sims` adds each neighbour's similarity to its caption;
+    `query_captions` replace the queries' captions (a file name and a decision; borders still
+    follow `predictions`); `title` heads the sheet. A generators.sheet contact sheet, so all of
+    procmem's image grids look alike.
     """
     from procmem.generators.sheet import save_sheet
 
@@ -87,7 +90,7 @@ def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, cl
             p = int(predictions[r])
             cap += f"\npred: {_name(class_names, p)}"
             border = None if truth is None else "green" if p == truth else "red"
-        caps.append(cap)
+        caps.append(cap if query_captions is None else query_captions[r])
         borders.append(border)
         for c, im in enumerate(neighbours[r]):
             lab = int(neighbour_labels[r][c])
@@ -99,7 +102,7 @@ def neighbour_grid(path, queries, query_labels, neighbours, neighbour_labels, cl
             pics.append(np.zeros((cell, cell, 3), np.uint8))
             caps.append("")
             borders.append(None)
-    return save_sheet(path, pics, captions=caps, cols=cols, cell=cell, borders=borders)
+    return save_sheet(path, pics, captions=caps, cols=cols, cell=cell, borders=borders, title=title)
 
 
 def confusion_matrix(path, truth, pred, class_names, title: str = "") -> Path:

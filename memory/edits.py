@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
 from typing import Sequence
 
 import numpy as np
 
 from procmem.memory import pruning
-from procmem.memory.errors import IdError, MemoryStoreError
+from procmem.memory.errors import CorruptStoreError, IdError, MemoryStoreError
 from procmem.memory.killpoints import kill_point
 from procmem.memory.schema import log_edit
-from procmem.memory.vectors import normalise, vector_sha256
+from procmem.memory.vectors import normalise, sha_prefixes, vector_sha256s
 
 
 class Edits:
-    """`add` of VisualMemory, and what every edit does after it commits."""
+    """`add` of VisualMemory, and what every edit does after it commits. `add_seconds` sums
+    each step's seconds over the adds since the memory was opened (benchmarks/memory.py)."""
+
+    add_seconds: dict[str, float]
 
     def add(self, vectors, labels, *, ids=None, sources: Sequence[str | None] | None = None,
             label_names: dict[int, str] | Sequence[str] | None = None,
@@ -40,6 +45,7 @@ class Edits:
         """
         self._need_writable()
         self.check_fingerprint(fingerprint)
+        lap = _Laps(self.add_seconds)
         x = normalise(vectors, self.dim)
         n = len(x)
         labels = np.asarray(labels)
@@ -56,31 +62,41 @@ class Edits:
             self._check_new_ids(ids, n, next_id)
         if n == 0:
             return ids
-        hashes = [vector_sha256(v) for v in x]
-        src = list(sources) if sources is not None else [None] * n
         version = self.version + 1
         slots = self._allocate(n)
-        self._vec.write(slots, x)
-        kill_point("add:slots-written")
+        if np.isin(slots, self._slots).any() or np.isin(slots, self._pending_slots()).any():
+            raise CorruptStoreError(f"the free-slot list of the memory at {self.path} names "
+                                    f"records in use; nothing was written: run `procmem memory "
+                                    f"verify {self.path}` and report it")
+        lap("check")
         try:
+            writing = background(self._vec.write, slots, x, sync=False)  # GIL-free while we hash
+            try:
+                hashes = vector_sha256s(x)
+            finally:
+                writing.result()
+            lap("write_and_hash")
+            self._vec.sync()  # one fsync for the whole add, before any row names a record
+            lap("fsync")
+            kill_point("add:slots-written")
             with self._transaction() as conn:
-                conn.executemany(
-                    "INSERT INTO items(id, label, source, sha256, slot, version) "
-                    "VALUES (?,?,?,?,?,?)",
-                    zip(ids.tolist(), labels.astype(np.int64).tolist(),
-                        [None if s is None else str(s) for s in src], hashes, slots.tolist(),
-                        [version] * n))
-                if label_names:
-                    names = label_names.items() if isinstance(label_names, dict) \
-                        else enumerate(label_names)
-                    conn.executemany("INSERT OR REPLACE INTO label_names VALUES (?, ?)",
-                                     [(int(k), str(v)) for k, v in names])
-                self._set_meta("version", version)
-                self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
-                log_edit(conn, version, "add", n, {
-                    "min_id": int(ids.min()), "max_id": int(ids.max()),
-                    "labels": sorted(set(labels.tolist())), **(note or {})})
-                self.index.add(ids, x)  # inside: if it fails, nothing is committed
+                indexing = background(self.index.add, ids, x)  # FAISS runs without the GIL
+                try:
+                    cols, rows = _item_rows(ids, labels, sources, hashes, slots)
+                    conn.executemany(f"INSERT INTO items({cols}, version) VALUES "
+                                     f"({','.join('?' * len(rows))},{version})", zip(*rows))
+                    if label_names:
+                        names = label_names.items() if isinstance(label_names, dict) \
+                            else enumerate(label_names)
+                        conn.executemany("INSERT OR REPLACE INTO label_names VALUES (?, ?)",
+                                         [(int(k), str(v)) for k, v in names])
+                    self._set_meta("version", version)
+                    self._set_meta("next_id", max(next_id, int(ids.max()) + 1))
+                    log_edit(conn, version, "add", n, {
+                        "min_id": int(ids.min()), "max_id": int(ids.max()),
+                        "labels": np.unique(labels).tolist(), **(note or {})})
+                finally:
+                    indexing.result()  # inside: if the index fails, nothing is committed
         except BaseException:
             with contextlib.suppress(Exception):
                 self.index.remove(ids)
@@ -88,15 +104,27 @@ class Edits:
                 if self._conn.execute("SELECT 1 FROM items WHERE id=?", (int(ids[0]),)).fetchone() is None:
                     self._vec.zero(slots)  # not committed: no row will ever name these records
             raise
+        lap("rows_and_index")
         kill_point("add:committed")
         self._index_dirty = self._kind.cached
-        order = np.argsort(np.concatenate([self._ids, ids]), kind="stable")
-        self._ids = np.concatenate([self._ids, ids])[order]
-        self._labels = np.concatenate([self._labels, labels.astype(np.int64)])[order]
-        self._slots = np.concatenate([self._slots, slots])[order]
-        self._free = self._free[~np.isin(self._free, slots)]
+        self._take(ids, labels.astype(np.int64), slots, hashes)
         self._after_edit()
+        lap("after")
         return ids
+
+    def _take(self, ids, labels, slots, hashes) -> None:
+        """Merge committed items into the in-RAM arrays (kept sorted by id)."""
+        parts = [(self._ids, ids), (self._labels, labels), (self._slots, slots)]
+        if self._sha_keys is not None:
+            parts.append((self._sha_keys, sha_prefixes(hashes)))
+        merged = [np.concatenate(p) for p in parts]
+        if (np.diff(merged[0][max(len(self._ids) - 1, 0):]) < 0).any():  # new ids out of order
+            order = np.argsort(merged[0], kind="stable")
+            merged = [m[order] for m in merged]
+        self._ids, self._labels, self._slots = merged[:3]
+        if self._sha_keys is not None:
+            self._sha_keys = merged[3]
+        self._free = self._free[~np.isin(self._free, slots)]
 
     def _allocate(self, n: int) -> np.ndarray:
         """`n` free slots: the lowest free records first, then new ones at the end."""
@@ -133,3 +161,47 @@ class Edits:
             pruning.compute(self, **json.loads(cfg))
         else:
             self._load_prune()
+
+
+def _item_rows(ids, labels, sources, hashes, slots) -> tuple[str, list]:
+    """The items table's columns and their values for executemany (sources only when given:
+    fewer values to bind per row)."""
+    rows = [ids.tolist(), labels.astype(np.int64).tolist(), hashes, slots.tolist()]
+    if sources is None:
+        return "id, label, sha256, slot", rows
+    return "id, label, sha256, slot, source", rows + [[None if v is None else str(v) for v in sources]]
+
+
+class background(threading.Thread):
+    """`fn(*args, **kwargs)` started in a thread at once, for calls that release the GIL (file
+    writes, FAISS): `result()` waits for it and re-raises what it raised."""
+
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__(daemon=True)
+        self._call, self._error, self._value = (fn, args, kwargs), None, None
+        self.start()
+
+    def run(self) -> None:
+        fn, args, kwargs = self._call
+        try:
+            self._value = fn(*args, **kwargs)
+        except BaseException as e:  # handed to the caller by result()
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Laps:
+    """Adds the seconds since the last call to `into[step]`."""
+
+    def __init__(self, into: dict[str, float]):
+        self.into, self._t = into, time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.into[step] = self.into.get(step, 0.0) + now - self._t
+        self._t = now

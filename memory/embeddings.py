@@ -1,5 +1,7 @@
 """Embeddings entering the memory: the `.npz` written by `procmem embed`, or images embedded
-on the spot with any encoder spec (procmem.encoder, imported lazily: no torch at import).
+on the spot with any encoder spec (procmem.encoder, imported lazily: no torch at import): an
+ImageFolder (its class subfolders give labels) or any files, folders and globs of photos
+without labels (`image_paths`, `embed_images`).
 
 The npz holds `features` float32 [N, D], `labels` int [N], and optionally `paths`,
 `label_names`, the encoder `fingerprint` and item `ids` (int [N], distinct: `memory add` and
@@ -9,6 +11,7 @@ item); it is read with allow_pickle=False.
 
 from __future__ import annotations
 
+import glob
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,7 @@ class Embeddings:
     fingerprint: str | None
     origin: str
     ids: np.ndarray | None = None
+    labelled: bool = True  # False: photos without labels (`labels` are all -1)
 
     def names_map(self) -> dict[int, str] | None:
         return dict(enumerate(self.label_names)) if self.label_names is not None else None
@@ -73,6 +77,52 @@ def embed_folder(model: str, folder, batch_size: int = 64) -> Embeddings:
         e = load_npz(out)
     e.origin = f"{model} on {folder}"
     return e
+
+
+def image_paths(specs, option: str = "--images") -> list[Path]:
+    """The image files that `specs` name, in order, each once: a file as given (any format
+    the encoder's reader takes), a folder's images at any depth (by suffix, hidden files left
+    out, sorted), a glob's matches (`*`, `?`, `[...]`; `**` for any depth), sorted. `option`
+    names the option in the error for a spec that names none."""
+    found: dict[Path, None] = {}
+    for spec in map(str, specs):
+        p = Path(spec)
+        if p.is_dir():
+            hits = _folder_images(p)
+            what = f"folder {spec} holds no images ({', '.join(sorted(_suffixes()))})"
+        elif p.is_file():
+            hits, what = [p], ""
+        else:
+            matched = sorted(Path(m) for m in glob.glob(spec, recursive=True))
+            hits = [f for f in matched if f.is_file()] + [
+                f for d in matched if d.is_dir() for f in _folder_images(d)]
+            what = (f"pattern {spec} matches no image" if glob.has_magic(spec) else
+                    f"no file or folder {spec}")
+        if not hits:
+            raise MemoryStoreError(f"{option}: {what}: give image files, folders or patterns "
+                                   f"such as 'photos/*.jpg'")
+        found.update(dict.fromkeys(hits))
+    return list(found)
+
+
+def _suffixes() -> set[str]:
+    from procmem.encoder.imagefolder import IMAGE_SUFFIXES
+
+    return IMAGE_SUFFIXES
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.is_file() and f.suffix.lower() in _suffixes()
+                  and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+
+
+def embed_images(enc, paths: list[Path], batch_size: int = 64) -> Embeddings:
+    """Photos without labels embedded by the encoder `enc` (procmem.encoder.spec)."""
+    from procmem.encoder.embed import embed_files
+
+    feats = embed_files(enc, paths, batch_size)
+    return Embeddings(feats, np.full(len(paths), -1, np.int64), [str(p) for p in paths], None,
+                      enc.fingerprint, f"{len(paths)} images", labelled=False)
 
 
 def to_memory_labels(emb: Embeddings, memory_names: dict[int, str], *,

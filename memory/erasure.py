@@ -37,7 +37,7 @@ from procmem.memory.errors import IdError, MemoryStoreError
 from procmem.memory.killpoints import kill_point
 from procmem.memory.schema import VECTORS_NAME, checkpoint, log_edit, rows_by_id
 from procmem.memory.selection import Selection
-from procmem.memory.vectors import vector_sha256
+from procmem.memory.vectors import sha_prefixes, vector_sha256
 
 
 class DuplicateVectorError(IdError):
@@ -91,14 +91,23 @@ class Erasure:
         self.index.remove(doomed)
         keep = ~np.isin(self._ids, doomed)
         self._ids, self._labels, self._slots = self._ids[keep], self._labels[keep], self._slots[keep]
+        if self._sha_keys is not None:
+            self._sha_keys = self._sha_keys[keep]
         self._index_dirty = self._kind.cached
         return self._erase(record, held)
 
     def _refuse_kept_duplicates(self, doomed: np.ndarray, hashes: list[str]) -> None:
-        chosen = set(doomed.tolist())
-        kept = sorted({(int(i), h) for i, h in rows_by_id(
-            self._conn, "SELECT id, sha256 FROM items WHERE sha256 IN ({})", sorted(set(hashes)))
-            if int(i) not in chosen})
+        """Raise DuplicateVectorError when a kept item's sha256 is a removed one's. Items are
+        matched on sha256 prefixes held in RAM (SQLite keeps no index on sha256: it cost more
+        than the rest of an add), then compared in full."""
+        if self._sha_keys is None:
+            rows = self._conn.execute("SELECT sha256 FROM items ORDER BY id")
+            self._sha_keys = sha_prefixes([r[0] for r in rows])
+        near = self._ids[np.isin(self._sha_keys, sha_prefixes(hashes))]
+        near = near[~np.isin(near, doomed)]
+        wanted = set(hashes)
+        kept = sorted((int(i), h) for i, h in rows_by_id(
+            self._conn, "SELECT id, sha256 FROM items WHERE id IN ({})", near.tolist()) if h in wanted)
         if kept:
             twin = {h: int(i) for i, h in zip(doomed, hashes)}
             pairs = ", ".join(f"{i} (same as {twin[h]})" for i, h in kept[:10])

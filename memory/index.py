@@ -2,13 +2,13 @@
 
 One interface, four backends, so the store and the benchmarks can swap them:
 
-- ``flat``:  FAISS ``IndexIDMap2(IndexFlatIP)``, exact; the default (Geirhos et al. 2024 use
-  exact search up to a few million vectors).
+- ``flat``:  FAISS ``IndexFlatIP``, its ids in an array beside it, exact; the default
+  (Geirhos et al. 2024 use exact search up to a few million vectors).
 - ``ivfpq``: FAISS ``IndexIVFPQ`` (Jegou et al. 2011), approximate, for large memories; trained
   on the vectors present when the index is built; recall is measured against ``flat``
   (benchmarks/memory.py). Options: ``nlist`` (default 4*sqrt(N)), ``m`` sub-quantizers
   (default dim/8), ``nbits`` 8, ``nprobe`` 16, ``refine`` 0 (with r > 0 the store fetches the
-  r*k candidates' exact vectors from SQLite and re-ranks them: PQ codes cap recall).
+  r*k candidates' exact vectors from the slot file and re-ranks them: PQ codes cap recall).
 - ``numpy``: exact, a matrix product and ``argpartition``; no FAISS needed.
 - ``torch``: exact, ``torch.topk`` on CUDA when available (torch imported lazily).
 
@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from procmem.memory.errors import MemoryStoreError
+from procmem.memory.rows import Rows
 from procmem.memory.topk import topk
 
 
@@ -104,6 +105,9 @@ class Index:
     def ids(self) -> np.ndarray:
         raise NotImplementedError
 
+    def reserve(self, n: int) -> None:
+        """Room for `n` vectors in all, when the caller knows (no effect by default)."""
+
     def vectors(self, ids: np.ndarray) -> np.ndarray | None:
         """The stored float32 vectors of `ids`, or None for a lossy index (IVF-PQ)."""
         return None
@@ -131,43 +135,48 @@ def _faiss_from_bytes(dim: int, data: bytes):
     return index
 
 
-@register_index
-class FlatIndex(Index):
-    """FAISS IndexIDMap2 over IndexFlatIP: exact inner-product search, removable ids."""
+class ExactIndex(Index):
+    """Exact kinds: the vectors in RAM (memory.rows), built from the slot file on open."""
 
-    kind = "flat"
-
-    def __init__(self, dim: int, index=None):
+    def __init__(self, dim: int):
         super().__init__(dim)
-        faiss = _faiss()
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self._rows = Rows(self.dim)
 
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        return len(self._rows)
+
+    def reserve(self, n):
+        self._rows.reserve(n)
 
     def add(self, ids, vectors):
-        if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                    np.ascontiguousarray(ids, dtype=np.int64))
+        self._rows.add(ids, vectors)
 
     def remove(self, ids):
-        faiss = _faiss()
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        return int(self.index.remove_ids(faiss.IDSelectorBatch(ids))) if len(ids) else 0
-
-    def search(self, queries, k):
-        return _faiss_search(self.index, queries, k)
+        return self._rows.remove(ids)
 
     def ids(self):
-        return _faiss().vector_to_array(self.index.id_map).astype(np.int64)
+        return self._rows.ids.copy()
 
     def vectors(self, ids):
-        ids = np.asarray(ids, dtype=np.int64)
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
-        for row, i in enumerate(ids):
-            out[row] = self.index.reconstruct(int(i))
-        return out
+        return self._rows.vectors[self._rows.at(ids)]
+
+
+@register_index
+class FlatIndex(ExactIndex):
+    """FAISS's exhaustive inner-product search (`faiss.knn`, what IndexFlatIP.search runs,
+    BLAS from 20 queries) over the rows: the same answers as IndexIDMap2(IndexFlatIP), whose
+    reverse id map and vector copy made each add cost more than the vectors' own bytes."""
+
+    kind = "flat"
+
+    def search(self, queries, k):
+        faiss = _faiss()
+        with faiss_blas():
+            sims, rows = faiss.knn(np.ascontiguousarray(queries, dtype=np.float32),
+                                   self._rows.vectors, int(k), metric=faiss.METRIC_INNER_PRODUCT)
+        sims[rows < 0] = -np.inf
+        return sims, np.where(rows >= 0, self._rows.ids[np.maximum(rows, 0)], -1)
 
 
 @register_index
@@ -304,34 +313,11 @@ class IVFPQIndex(Index):
 
 
 @register_index
-class NumpyIndex(Index):
-    """Exact search with a matrix product; vectors and ids kept as arrays (removal compacts)."""
+class NumpyIndex(ExactIndex):
+    """Exact search with a matrix product and `memory.topk` (ties to the smaller id)."""
 
     kind = "numpy"
     file = "index.npz"
-
-    def __init__(self, dim: int, ids=None, vectors=None):
-        super().__init__(dim)
-        self._ids = np.asarray(ids if ids is not None else np.empty(0), dtype=np.int64)
-        self._vecs = np.asarray(vectors if vectors is not None else np.empty((0, dim)), dtype=np.float32)
-        self._pos: dict[int, int] | None = None
-
-    @property
-    def ntotal(self):
-        return len(self._ids)
-
-    def add(self, ids, vectors):
-        self._ids = np.concatenate([self._ids, np.asarray(ids, np.int64)])
-        self._vecs = np.concatenate([self._vecs, np.asarray(vectors, np.float32)])
-        self._pos = None
-
-    def remove(self, ids):
-        keep = ~np.isin(self._ids, np.asarray(ids, np.int64))
-        removed = int((~keep).sum())
-        if removed:
-            self._ids, self._vecs = self._ids[keep], self._vecs[keep]
-            self._pos = None
-        return removed
 
     def search(self, queries, k):
         q = len(queries)
@@ -347,42 +333,36 @@ class NumpyIndex(Index):
 
     def _top(self, queries, k):
         """(sims, ids) of one batch's nearest (ties to the smaller id, padded to k)."""
-        s, cols = topk(np.asarray(queries, np.float32) @ self._vecs.T, k, keys=self._ids)
-        return s, np.where(cols >= 0, self._ids[np.clip(cols, 0, None)], -1)
-
-    def ids(self):
-        return self._ids.copy()
-
-    def vectors(self, ids):
-        if self._pos is None:
-            self._pos = {int(i): r for r, i in enumerate(self._ids)}
-        return self._vecs[[self._pos[int(i)] for i in ids]]
+        ids = self._rows.ids
+        s, cols = topk(np.asarray(queries, np.float32) @ self._rows.vectors.T, k, keys=ids)
+        return s, np.where(cols >= 0, ids[np.clip(cols, 0, None)], -1)
 
 
 @register_index
 class TorchIndex(NumpyIndex):
-    """Exact search with torch (CUDA when available); same storage as NumpyIndex."""
+    """Exact search with torch (CUDA when available); the rows copied to the device once per
+    change."""
 
     kind = "torch"
+    _dev_cache = (None, None)
 
     def _top(self, queries, k):
         import torch
 
         dev = "cuda" if torch.cuda.is_available() else "cpu"
-        if getattr(self, "_dev_cache", None) is None or self._dev_cache[0] is not self._vecs:
-            self._dev_cache = (self._vecs, torch.from_numpy(self._vecs).to(dev))
+        if self._dev_cache[0] != self._rows.changes:
+            self._dev_cache = (self._rows.changes, torch.from_numpy(self._rows.vectors).to(dev))
         x = self._dev_cache[1]
         qq = torch.from_numpy(np.ascontiguousarray(queries, np.float32)).to(dev)
         vals, idx = torch.topk(qq @ x.T, min(k, self.ntotal), dim=1)
-        return vals.cpu().numpy(), self._ids[idx.cpu().numpy()]
+        return vals.cpu().numpy(), self._rows.ids[idx.cpu().numpy()]
 
 
 def _faiss_search(index, queries, k):
     with faiss_blas():
         sims, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), int(k))
-    sims = sims.astype(np.float32)
-    sims[ids < 0] = -np.inf
-    return sims, ids.astype(np.int64)
+    sims[ids < 0] = -np.inf  # FAISS returns float32 and int64 arrays of its own: no copies
+    return sims, ids
 
 
 KINDS = tuple(INDEX_TABLE)

@@ -24,7 +24,7 @@ from procmem.core.atomic import atomic_open, atomic_write_json
 from procmem.core.hashing import sha256_bytes
 from procmem.memory import index as index_mod
 from procmem.memory.killpoints import kill_point
-from procmem.memory.schema import FORMAT, INDEX_JSON, JSON_NAME, chunks
+from procmem.memory.schema import FORMAT, INDEX_JSON, JSON_NAME
 
 
 class IndexCache:
@@ -47,8 +47,11 @@ class IndexCache:
         extra = have[~np.isin(have, self._ids)]
         missing = self._ids[~np.isin(self._ids, have)]
         index.remove(extra)
-        for chunk in chunks(missing.tolist(), 50_000):
-            index.add(np.asarray(chunk, np.int64), self._vectors_unchecked(chunk))
+        rows = np.flatnonzero(np.isin(self._ids, missing)) if len(have) else np.arange(len(self._ids))
+        index.reserve(index.ntotal + len(rows))
+        for at in range(0, len(rows), 50_000):  # IVF-PQ trains on the first 50,000
+            part = rows[at:at + 50_000]  # read straight from the mapped slot file when in order
+            index.add(self._ids[part], self._vec.read(self._slots[part], copy=False))
         self._index_dirty = self._kind.cached
         return index
 

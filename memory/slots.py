@@ -52,17 +52,24 @@ class SlotFile:
         return self.size // self.record
 
     # ------------------------------------------------------------------ reads
-    def read(self, slots) -> np.ndarray:
+    def read(self, slots, *, copy: bool = True) -> np.ndarray:
         """The records at `slots` as float32 [len(slots), width] (any order, repeats allowed);
-        a slot past the end of the file reads as zeros."""
+        a slot past the end of the file reads as zeros. With `copy=False`, slots that are one
+        ascending run inside the file come back as a read-only view of the mapped file (for
+        handing straight to an index, which copies them itself)."""
         slots = np.asarray(slots, np.int64).ravel()
-        out = np.zeros((len(slots), self.width), np.float32)
         n = self.slots
+        if not n or not len(slots):
+            return np.zeros((len(slots), self.width), np.float32)
+        mm = np.memmap(self.path, dtype="<f4", mode="r", shape=(n, self.width))
+        first, last = int(slots[0]), int(slots[-1])
+        if last - first == len(slots) - 1 and last < n and (len(slots) == 1 or (
+                np.diff(slots) == 1).all()):
+            run = mm[first:last + 1].view(np.ndarray)
+            return np.array(run) if copy else run
+        out = np.zeros((len(slots), self.width), np.float32)
         inside = slots < n
-        if n and inside.any():
-            mm = np.memmap(self.path, dtype="<f4", mode="r", shape=(n, self.width))
-            out[inside] = mm[slots[inside]]
-            del mm
+        out[inside] = mm[slots[inside]]
         return out
 
     def nonzero(self, slots) -> np.ndarray:
@@ -75,17 +82,26 @@ class SlotFile:
         return got
 
     # ------------------------------------------------------------------ writes
-    def write(self, slots, rows) -> None:
-        """Write `rows` [n, width] at `slots` (sorted, distinct) and fsync."""
+    def write(self, slots, rows, *, sync: bool = True) -> None:
+        """Write `rows` [n, width] at `slots` (distinct) and fsync (unless `sync=False`: the
+        caller calls `sync` before anything may name the records). Each run of consecutive
+        slots is one write straight from `rows`' buffer."""
         slots = np.asarray(slots, np.int64)
         data = np.ascontiguousarray(rows, dtype="<f4").reshape(len(slots), self.width)
-        order = np.argsort(slots, kind="stable")
-        slots, data = slots[order], data[order]
+        if len(slots) > 1 and (np.diff(slots) < 0).any():
+            order = np.argsort(slots, kind="stable")
+            slots, data = slots[order], data[order]
         at = 0
         for first, count in runs(slots):
-            os.pwrite(self._fd, data[at:at + count].tobytes(), first * self.record)
+            self._pwrite(memoryview(data[at:at + count]).cast("B"), first * self.record)
             at += count
-        self.sync()
+        if sync:
+            self.sync()
+
+    def _pwrite(self, buf: memoryview, offset: int) -> None:
+        while len(buf):  # a write may take fewer bytes than asked (large buffers, signals)
+            done = os.pwrite(self._fd, buf, offset)
+            buf, offset = buf[done:], offset + done
 
     def zero(self, slots) -> int:
         """Overwrite the records at `slots` with zeros and fsync; returns the bytes written
@@ -96,7 +112,7 @@ class SlotFile:
         for first, count in runs(slots):
             for off in range(0, count, 4096):  # at most 4096 records of zeros per write
                 k = min(4096, count - off)
-                os.pwrite(self._fd, bytes(k * self.record), (first + off) * self.record)
+                self._pwrite(memoryview(bytes(k * self.record)), (first + off) * self.record)
                 written += k * self.record
         self.sync()
         return written
@@ -106,7 +122,7 @@ class SlotFile:
         extra = self.size % self.record
         if not extra:
             return 0
-        os.pwrite(self._fd, bytes(extra), self.size - extra)
+        self._pwrite(memoryview(bytes(extra)), self.size - extra)
         self.sync()
         self.truncate(self.slots)
         return extra

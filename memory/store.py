@@ -98,6 +98,7 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
                                     f"memory was never fully created; delete it and build again")
         self._kind = index_mod.kind(self.index_kind)
         self._index_dirty = False
+        self.add_seconds: dict[str, float] = {}
         self._vec = SlotFile(self.path / VECTORS_NAME, self.dim, writable=self.writable)
         name = meta.get("residuals_file")
         self._res = SlotFile(self.path / name, int(meta["residuals_width"]),
@@ -208,9 +209,11 @@ class VisualMemory(Selecting, Edits, Erasure, DerivedTables, IndexCache):
 
     # ------------------------------------------------------------------ slots
     def _load_items(self) -> None:
-        rows = self._conn.execute("SELECT id, label, slot FROM items ORDER BY id").fetchall()
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-        self._ids, self._labels, self._slots = arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
+        rows = self._conn.execute("SELECT id, label, slot FROM items ORDER BY id")
+        arr = np.fromiter((v for row in rows for v in row), np.int64).reshape(-1, 3)
+        self._ids, self._labels, self._slots = (np.ascontiguousarray(arr[:, c]) for c in range(3))
+        # sha256 prefixes aligned with _ids (memory.erasure), loaded when a removal needs them
+        self._sha_keys = None if len(self._ids) else np.empty(0, np.uint64)
         self._load_prune()
 
     def _pending_slots(self) -> np.ndarray:

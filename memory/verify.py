@@ -26,7 +26,7 @@ from procmem.memory.errors import MemoryStoreError
 from procmem.memory.recheck import cross_check
 from procmem.memory.schema import INDEX_JSON, SQLITE_NAME, VECTORS_NAME
 from procmem.memory.store import VisualMemory
-from procmem.memory.vectors import vector_sha256
+from procmem.memory.vectors import vector_sha256s
 
 
 def verify(path, *, repair: bool = False) -> dict:
@@ -104,10 +104,15 @@ def _check_files(mem: VisualMemory, problems: list[str], notes: list[str]) -> No
     for ids, vecs in mem.iter_vectors():
         sha = dict(mem.connection.execute(
             f"SELECT id, sha256 FROM items WHERE id BETWEEN {int(ids[0])} AND {int(ids[-1])}"))
-        bad += [int(i) for i, v in zip(ids, vecs) if vector_sha256(v) != sha[int(i)]]
+        bad += [int(i) for i, h in zip(ids, vector_sha256s(vecs)) if h != sha[int(i)]]
     if bad:
         problems.append(f"{len(bad)} items whose records in {VECTORS_NAME} do not match their "
                         f"sha256: {bad[:10]}")
+    slots, uses = np.unique(mem._slots, return_counts=True)
+    if (uses > 1).any():
+        problems.append(f"items sharing a record of {VECTORS_NAME} (slots "
+                        f"{slots[uses > 1][:10].tolist()}): restore the memory from a backup or "
+                        f"rebuild it from its embeddings")
     free = mem._unused(mem._vec.slots)
     stray = free[mem._vec.nonzero(free)]
     if len(stray) or mem._vec.size % mem._vec.record:

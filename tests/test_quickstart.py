@@ -1,10 +1,12 @@
-"""The README's Quickstart block runs verbatim (at 16 images and 2 steps, on photos made here),
-its jobs log plain progress lines with stderr in a file, and docs/gpu.md's `--no-deps` install
-list holds every package the commands import beyond torch, torchvision and timm."""
+"""The README's Quickstart block runs verbatim (at 16 images and 2 steps, on photos made here:
+labelled ones for the memory, loose ones to classify), its jobs log plain progress lines with
+stderr in a file, and docs/gpu.md's `--no-deps` install list holds every package the commands
+import beyond torch, torchvision and timm."""
 
 from __future__ import annotations
 
 import ast
+import csv
 import importlib.metadata as md
 import json
 import os
@@ -42,13 +44,15 @@ def _bash_block(heading: str) -> str:
     return re.search(r"```bash\n(.*?)```", section, re.S).group(1)
 
 
-def _photos(root: Path, rng) -> None:
+def _photos(root: Path, rng, labelled: bool = True) -> None:
+    """4 reddish and 4 bluish photos: in class folders, or loose (queries have no labels)."""
     for c, colour in enumerate(("red", "blue")):
-        (root / colour).mkdir(parents=True)
+        folder = root / colour if labelled else root
+        folder.mkdir(parents=True, exist_ok=True)
         for i in range(4):
             img = rng.integers(0, 80, (24, 24, 3), dtype=np.uint8)
             img[..., 2 * c] += 170
-            Image.fromarray(img).save(root / colour / f"{i}.png")
+            Image.fromarray(img).save(folder / f"{colour}{i}.png")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def quickstart(tmp_path_factory):
     (tmp / ".venv").symlink_to(venv)
     rng = np.random.default_rng(0)
     _photos(tmp / "photos", rng)
-    _photos(tmp / "queries", rng)
+    _photos(tmp / "queries", rng, labelled=False)
     hook, log = tmp / "hook", tmp / "imports"
     hook.mkdir()
     log.mkdir()
@@ -87,7 +91,13 @@ def test_the_quickstart_block_chains_from_shards_to_the_audit(quickstart):
     assert meta["learned_from"]["manifest_sha256"] and (q / "encoder.safetensors").is_file()
     with np.load(q / "photos.npz") as z:
         assert z["features"].shape[0] == 8 and str(z["fingerprint"]) == meta["weights_sha256"]
-    assert "8 queries" in out and "top-1" in out and (q / "decisions.json").is_file()
+    assert "8 queries (photos without labels)" in out and "top-1" not in out
+    with open(q / "predictions" / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["path"] for r in rows) == sorted(f"queries/{c}{i}.png" for c in ("red", "blue")
+                                                     for i in range(4))
+    assert {r["class"] for r in rows} <= {"red", "blue"} and all(r["neighbour_sources"] for r in rows)
+    assert (q / "predictions" / "neighbours.png").stat().st_size > 1000
     from procmem.memory.store import VisualMemory
 
     receipt = json.loads(next((q / "memory" / "receipts").glob("*.json")).read_text())

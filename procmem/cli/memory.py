@@ -1,47 +1,19 @@
 """`procmem memory ...`: build, edit, query and check a visual memory (Geirhos et al. 2024).
 
 A memory is a directory (contract 6): SQLite holds everything but the floats, `vectors.f32`
-the vectors; removal, receipts and scans are `procmem.cli.memory_remove`. Handlers import
-numpy/FAISS/torch lazily so `procmem --help` stays fast.
+the vectors. Classification is `procmem.cli.memory_classify`; removal, receipts and scans
+`procmem.cli.memory_remove`; where vectors come from `procmem.cli.memory_vectors`. Handlers
+import numpy/FAISS/torch lazily so `procmem --help` stays fast.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
-from procmem.cli import memory_remove
+from procmem.cli import memory_classify, memory_remove
+from procmem.cli.memory_classify import RULE_HELP
+from procmem.cli.memory_vectors import add_vector_source, load_queries, load_vectors
 from procmem.cli.options import add_quiet
-
-RULE_HELP = ("voting rule (Geirhos et al. 2024): rank = 1/(alpha + rank), the paper's "
-             "RankVoting, stable as k grows (default); softmax = exp(sim/tau), DINO's kNN "
-             "(Caron et al. 2021); distance = exp(-||q - x||); plurality = one vote each")
-
-
-def _source(p: argparse.ArgumentParser, required: bool = True) -> None:
-    g = p.add_argument_group("vectors (one of)")
-    g.add_argument("--embeddings", metavar="NPZ",
-                   help="features npz from `procmem embed` (features, labels, paths, "
-                        "label_names, fingerprint)")
-    g.add_argument("--model", help="encoder to embed --data with: an exported NAME or "
-                                   "random:<arch>:<size>:<seed> (needs the pretrain stage)")
-    g.add_argument("--data", metavar="FOLDER", help="ImageFolder of images to embed with --model")
-    p.set_defaults(_need_vectors=required)
-
-
-def _voting(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-k", type=int, default=10,
-                   help="neighbours per decision (default 10; rank voting is robust to a large k)")
-    p.add_argument("--rule", default="rank", choices=["rank", "softmax", "distance", "plurality"],
-                   help=RULE_HELP)
-    p.add_argument("--tau", type=float, default=0.07,
-                   help="softmax temperature (default 0.07, Wu et al. 2018 / DINO)")
-    p.add_argument("--alpha", type=float, default=2.0,
-                   help="rank-voting offset alpha (default 2, Geirhos et al.)")
-    p.add_argument("--pruning", choices=["none", "soft"], default="none",
-                   help="soft: scale each neighbour's vote by gamma = 1.75/(1+v) from the stored "
-                        "pruning counts v (Geirhos App. G; run `memory prune` first)")
 
 
 def register(sub) -> None:
@@ -52,7 +24,7 @@ def register(sub) -> None:
 
     b = msub.add_parser("build", help="create a memory from embeddings (or images + encoder)")
     b.add_argument("memory", help="directory of the new memory")
-    _source(b)
+    add_vector_source(b)
     b.add_argument("--index", default="flat", choices=["flat", "ivfpq", "numpy", "torch"],
                    help="flat: exact FAISS inner product (default; what the paper uses up to "
                         "millions); ivfpq: approximate for very large memories (recall measured "
@@ -62,7 +34,7 @@ def register(sub) -> None:
     b.add_argument("--nbits", type=int, default=8, help="IVF-PQ bits per code (default 8)")
     b.add_argument("--nprobe", type=int, default=16, help="IVF-PQ lists searched (default 16)")
     b.add_argument("--refine", type=int, default=0,
-                   help="IVF-PQ: re-rank REFINE*k candidates with their exact vectors from SQLite "
+                   help="IVF-PQ: re-rank REFINE*k candidates with their exact vectors from vectors.f32 "
                         "(PQ codes cap recall; 4 lifts it to about the IVF recall). Default 0: off")
     add_quiet(b)
     b.set_defaults(func=cmd_build)
@@ -71,7 +43,7 @@ def register(sub) -> None:
                         description="Add samples or whole new classes, without training: "
                                     "classes are matched by name, unknown names become new classes.")
     a.add_argument("memory")
-    _source(a)
+    add_vector_source(a)
     a.add_argument("--allow-unknown-encoder", action="store_true",
                    help="accept an npz that names no encoder fingerprint into a memory that has "
                         "one (only if you know the vectors come from the memory's encoder)")
@@ -81,7 +53,7 @@ def register(sub) -> None:
 
     q = msub.add_parser("query", help="nearest neighbours of embedded queries, with labels")
     q.add_argument("memory")
-    _source(q)
+    add_vector_source(q, images=True)
     q.add_argument("-k", type=int, default=5, help="neighbours to list (default 5)")
     q.add_argument("--limit", type=int, default=10, help="queries to print (default 10)")
     q.add_argument("--grid", metavar="PNG",
@@ -89,18 +61,7 @@ def register(sub) -> None:
                         "neighbours' images (read from the sources) with label and similarity")
     q.set_defaults(func=cmd_query)
 
-    c = msub.add_parser("classify", help="kNN decisions, accuracy, a k sweep and calibration",
-                        description="kNN decisions; with query labels: top-1/top-5, a k sweep "
-                                    "and the calibration table (accuracy vs agreement).")
-    c.add_argument("memory")
-    _source(c)
-    _voting(c)
-    c.add_argument("--sweep", default="1,5,10,20,50,100",
-                   help="k values for the accuracy sweep (one search at the largest)")
-    c.add_argument("--out", help="write decisions and tables to this JSON file")
-    c.add_argument("--plot", help="write accuracy-vs-k curves to this PNG")
-    c.add_argument("--explain", type=int, default=0, help="print the neighbours of N decisions")
-    c.set_defaults(func=cmd_classify)
+    memory_classify.register(msub)
 
     pr = msub.add_parser("prune", help="count the items that help wrong decisions; remove the worst",
                          description="Count how often each item helps a wrong decision "
@@ -130,17 +91,6 @@ def register(sub) -> None:
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
-def _vectors(args):
-    from procmem.memory.embeddings import embed_folder, load_npz
-    from procmem.memory.errors import MemoryStoreError
-
-    if args.embeddings and not (args.model or args.data):
-        return load_npz(args.embeddings)
-    if args.model and args.data and not args.embeddings:
-        return embed_folder(args.model, args.data)
-    raise MemoryStoreError("give either --embeddings NPZ, or --model NAME with --data FOLDER")
-
-
 def cmd_build(args) -> int:
     """Create the memory and add the vectors in chunks of 50,000 (one transaction each, with
     progress); item id = the npz's `ids` or the row number, so a killed build resumes when rerun."""
@@ -152,9 +102,10 @@ def cmd_build(args) -> int:
     from procmem.memory.errors import MemoryStoreError
     from procmem.memory.store import SQLITE_NAME, VisualMemory
 
-    emb = _vectors(args)
-    digest = hashlib.sha256(np.ascontiguousarray(emb.features).tobytes()
-                            + np.ascontiguousarray(emb.labels).tobytes()).hexdigest()
+    emb = load_vectors(args)
+    digest = hashlib.sha256(memoryview(np.ascontiguousarray(emb.features)).cast("B"))
+    digest.update(memoryview(np.ascontiguousarray(emb.labels)).cast("B"))  # no copies
+    digest = digest.hexdigest()
     fp = emb.fingerprint or "unknown"
     if (Path(args.memory) / SQLITE_NAME).exists():
         mem = VisualMemory.open(args.memory, fingerprint=fp)
@@ -194,7 +145,7 @@ def cmd_add(args) -> int:
     from procmem.memory.errors import FingerprintError
     from procmem.memory.store import VisualMemory
 
-    emb = _vectors(args)
+    emb = load_vectors(args)
     with VisualMemory.open(args.memory) as mem:
         if emb.fingerprint is None and mem.fingerprint != "unknown" and not args.allow_unknown_encoder:
             raise FingerprintError(
@@ -219,8 +170,8 @@ def cmd_add(args) -> int:
 def cmd_query(args) -> int:
     from procmem.memory.store import VisualMemory
 
-    emb = _vectors(args)
     with VisualMemory.open(args.memory) as mem:
+        emb = load_queries(args, mem)
         sims, ids = mem.search(emb.features[: args.limit], args.k, fingerprint=emb.fingerprint)
         names = mem.label_names
         labels = mem.labels_of(ids)
@@ -229,7 +180,7 @@ def cmd_query(args) -> int:
         print(emb.paths[qi] if emb.paths else f"query {qi}")
         for s, i, lab, src in zip(sims[qi], ids[qi], labels[qi], sources[qi]):
             if i >= 0:
-                print(f"  {s:+.4f}  id {i}  label {lab} {names.get(int(lab), '')}  {src or ''}")
+                print(f"  {s:+.4f}  id {i}  {names.get(int(lab), lab)}  {src or ''}")
     if args.grid:
         from procmem.eval.plots import neighbour_grid
 
@@ -239,71 +190,6 @@ def cmd_query(args) -> int:
                        [labels[qi][keep[qi]] for qi in rows], names,
                        sims=[sims[qi][keep[qi]] for qi in rows])
         print(f"wrote {args.grid}")
-    return 0
-
-
-def cmd_classify(args) -> int:
-
-    from procmem.memory import decisions
-    from procmem.memory.embeddings import to_memory_labels
-    from procmem.memory.errors import MemoryStoreError
-    from procmem.memory.pruning import gamma
-    from procmem.memory.store import VisualMemory
-    from procmem.memory.voting import RULES
-
-    emb = _vectors(args)
-    try:
-        ks = sorted({int(t) for t in args.sweep.split(",") if t.strip()} | {args.k})
-    except ValueError:
-        raise MemoryStoreError(f"--sweep takes comma-separated integers, got {args.sweep!r}")
-    with VisualMemory.open(args.memory) as mem:
-        kmax = max(1, min(max(ks), len(mem)))
-        ks = [k for k in ks if k <= kmax] or [kmax]
-        k = min(args.k, kmax)
-        sims, ids = mem.search(emb.features, kmax, fingerprint=emb.fingerprint)
-        dec = decisions.decide(mem, sims[:, :k], ids[:, :k], args.rule, tau=args.tau,
-                               alpha=args.alpha, pruning=args.pruning)
-        names = mem.label_names
-        y, _ = to_memory_labels(emb, names, new_classes=False)
-        nn_labels = mem.labels_of(ids)
-        w = gamma(mem.wrong_counts(ids)) if args.pruning == "soft" else None
-        report = {"memory": str(mem.path), "version": mem.version, "k": k, "rule": args.rule,
-                  "pruning": args.pruning, "queries": int(len(y)),
-                  "accuracy": decisions.accuracy(dec.scores, y),
-                  "sweep": {r: decisions.k_sweep(nn_labels, sims, y, ks, r, mem.num_classes,
-                                                 tau=args.tau, alpha=args.alpha, weights=w)
-                            for r in RULES},
-                  "calibration": decisions.calibration_table(nn_labels[:, :k], y, mem.num_classes),
-                  "predictions": dec.pred.tolist()}
-        explained = [dec.explain(qi, names) for qi in range(min(args.explain, len(y)))]
-    acc = report["accuracy"]
-    print(f"{len(y)} queries, k={k}, rule={args.rule}, pruning={args.pruning}: "
-          f"top-1 {acc[1]:.4f}, top-5 {acc[5]:.4f}")
-    print("accuracy (top-1) against k, one search at k=%d:" % kmax)
-    print("k      " + "  ".join(f"{r:>9}" for r in RULES))
-    for kk in ks:
-        print(f"{kk:<6} " + "  ".join(f"{report['sweep'][r][kk][1]:9.4f}" for r in RULES))
-    print(f"calibration (plurality among k={k}): agree, share of queries, accuracy")
-    for row in report["calibration"]:
-        if row["queries"]:
-            print(f"  {row['agree']:>3}/{k}  {row['fraction']:.3f}  {row['accuracy']:.4f}")
-    for qi, e in enumerate(explained):
-        print(f"query {qi} ({emb.paths[qi] if emb.paths else ''}): predicted "
-              f"{e['prediction']} {e['prediction_name'] or ''}")
-        for nb in e["neighbours"]:
-            print(f"  id {nb['id']} label {nb['label']} {nb['label_name'] or ''} "
-                  f"sim {nb['similarity']:+.4f} weight {nb['weight']:.4g}")
-    if args.out:
-        from procmem.core.atomic import atomic_write_json
-
-        report["explained"] = explained
-        atomic_write_json(args.out, json.loads(json.dumps(report, default=float)))
-        print(f"wrote {args.out}")
-    if args.plot:
-        from procmem.eval.plots import accuracy_vs_k
-
-        accuracy_vs_k(args.plot, report["sweep"], f"{report['queries']} queries, memory v{report['version']}")
-        print(f"wrote {args.plot}")
     return 0
 
 

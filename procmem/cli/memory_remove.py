@@ -37,7 +37,8 @@ def register(msub) -> None:
                         "any characters (/ included), [abc] one of them; e.g. '*/camera3/*'")
     g.add_argument("--like", nargs="+", metavar="IMAGE",
                    help="forget by example: every item at least --min-similarity similar to any "
-                        "of these images, embedded with --model (Rodriguez-Munoz et al. 2025)")
+                        "of these images (files, folders, quoted patterns), embedded with --model "
+                        "(Rodriguez-Munoz et al. 2025)")
     g.add_argument("--source-like", metavar="PATTERN",
                    help="deprecated (goes in the next release): a SQL LIKE pattern (%%, _), now "
                         "matched case-sensitively, as the --source-glob it translates to")
@@ -114,18 +115,17 @@ def _like(args, mem) -> tuple[dict, dict]:
     from procmem.core.hashing import sha256_file
     from procmem.encoder.imagefolder import read_rgb
     from procmem.encoder.spec import make_encoder
+    from procmem.memory.embeddings import image_paths
     from procmem.memory.errors import MemoryStoreError
 
     if not args.model or args.min_similarity is None:
         raise MemoryStoreError("--like needs --model (the memory's encoder) and --min-similarity")
-    for p in args.like:
-        if not Path(p).is_file():
-            raise MemoryStoreError(f"--like: no image file {p}")
-    images = [read_rgb(p) for p in args.like]
+    paths = image_paths(args.like, "--like")
+    images = [read_rgb(p) for p in paths]
     enc = make_encoder(args.model)
     mem.check_fingerprint(enc.fingerprint, enc.dim)
     given = {"like_images": [{"path": str(Path(p).resolve()), "sha256": sha256_file(p)}
-                             for p in args.like],
+                             for p in paths],
              "model": args.model, "fingerprint": enc.fingerprint}
     return {"like": enc.embed(images), "min_similarity": args.min_similarity}, given
 

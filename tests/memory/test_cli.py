@@ -58,15 +58,21 @@ def test_cli_round_trip(tmp_path, capsys, digits_npz):
     assert code == 0 and "digit8" in out and "digit9" in out
     code, out, _ = run(capsys, "info", mem)
     assert "fingerprint  pixels:8" in out and "8:digit8" in out
-    rep = tmp_path / "rep.json"
+    rep = tmp_path / "decisions"
     png = tmp_path / "sweep.png"
     code, out, _ = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "-k", "5",
                        "--sweep", "1,5,20", "--out", str(rep), "--plot", str(png), "--explain", "1")
     assert code == 0 and "calibration" in out and png.stat().st_size > 1000
-    report = json.loads(rep.read_text())
+    report = json.loads((rep / "decisions.json").read_text())
     assert report["accuracy"]["1"] > 0.9
     assert set(report["sweep"]) == {"plurality", "distance", "softmax", "rank"}
     assert len(report["explained"][0]["neighbours"]) == 5
+    assert report["predictions"][:3] == [f"digit{p}" for p in report["prediction_labels"][:3]]
+    assert (rep / "predictions.csv").read_text().startswith("path,true_class,class,confidence")
+    old = tmp_path / "old.json"  # the old --out FILE.json still writes the file, with a note
+    code, _, err = run(capsys, "classify", mem, "--embeddings", digits_npz["test"], "--out", str(old))
+    assert code == 0 and "--out FILE.json is deprecated" in err
+    assert json.loads(old.read_text()) == json.loads((tmp_path / "old" / "decisions.json").read_text())
     grid = tmp_path / "grid.png"
     code, out, _ = run(capsys, "query", mem, "--embeddings", digits_npz["test"], "-k", "3",
                        "--limit", "2", "--grid", str(grid))

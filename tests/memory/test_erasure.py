@@ -125,6 +125,32 @@ def test_a_killed_add_loses_nothing_committed_and_leaves_no_stray_vector(tmp_pat
     assert verify(path)["ok"]
 
 
+@pytest.mark.parametrize("point, resumed_at", [("add:slots-written", 0), ("add:committed", 50_000)])
+def test_a_killed_build_resumes_and_ends_where_an_uninterrupted_one_does(tmp_path, capsys, point,
+                                                                         resumed_at):
+    """`procmem memory build` killed in its first chunk of 50,000 (records fsynced, rows not
+    committed; or committed): the rerun resumes there and ends with the same ids, labels and
+    vector bytes as a build that was never killed, and no stray record."""
+    from procmem.cli import main
+
+    rng = np.random.default_rng(7)
+    x, y = unit(rng.normal(size=(60_000, 8))), rng.integers(0, 3, 60_000)
+    npz = tmp_path / "features.npz"
+    np.savez(npz, features=x, labels=y, fingerprint=np.asarray("e"))
+    build = ["memory", "build", str(tmp_path / "m"), "--embeddings", str(npz), "--quiet"]
+    env = {**os.environ, "PROCMEM_KILL_AT": point, "PYTHONPATH": str(REPO)}
+    assert subprocess.run([sys.executable, "-m", "procmem", *build], env=env).returncode == -9
+    assert main(build) == 0
+    assert f"resuming the build of {tmp_path / 'm'} at item {resumed_at}\n" in capsys.readouterr().out
+    assert main(["memory", "build", str(tmp_path / "clean"), *build[3:]]) == 0
+    with VisualMemory.open(tmp_path / "m") as m, VisualMemory.open(tmp_path / "clean") as clean:
+        assert m.zeroed_on_open == 0  # the rerun's open already zeroed a killed chunk's records
+        assert [e["detail"].get("min_id") for e in m.edit_log()] == [None, 0, 50_000]
+        for a, b in zip(m.arrays(), clean.arrays()):
+            assert a.tobytes() == b.tobytes()
+    assert verify(tmp_path / "m")["ok"]
+
+
 def test_temporaries_left_by_killed_writers_are_reported_then_swept(tmp_path, blobs):
     x, y, _, _ = blobs
     m = VisualMemory.create(tmp_path / "m", 16, "e")
@@ -167,8 +193,12 @@ def test_a_kept_duplicate_of_a_removed_vector_is_refused_before_anything_changes
     with pytest.raises(DuplicateVectorError, match=r"5 \(same as 0\).*nothing was removed"):
         m.remove(label=0)
     assert m.version == 1 and len(m) == 6
-    assert m.remove(ids[[0, 5]]).passed
     m.close()
+    with VisualMemory.open(tmp_path / "m") as m:  # the sha256 keys now come from SQLite
+        with pytest.raises(DuplicateVectorError, match=r"5 \(same as 0\)"):
+            m.remove(ids[:2])
+        assert m.remove(ids[[0, 5]]).passed
+        assert m.remove(ids[1:3]).passed  # their keys went with them
 
 
 def test_residuals_live_in_a_slot_file_and_go_with_their_item(tmp_path, blobs):

@@ -20,8 +20,7 @@ from tests.memory.conftest import unit
 
 # format 1's schema: items held the vector, residuals their value; no slots, no pending erasures
 FORMAT1_SCHEMA = SCHEMA
-for new, old in (("slot INTEGER NOT NULL UNIQUE", "vector BLOB NOT NULL"),
-                 ("CREATE INDEX items_sha256 ON items(sha256);\n", ""),
+for new, old in (("slot INTEGER NOT NULL", "vector BLOB NOT NULL"),
                  ("CASCADE);\nCREATE TABLE pending_erasures(version INTEGER PRIMARY KEY, record TEXT "
                   "NOT NULL);", "CASCADE, value BLOB NOT NULL);")):
     assert new in FORMAT1_SCHEMA

@@ -15,7 +15,7 @@ from procmem.memory.errors import (
     IdError,
     MemoryStoreError,
 )
-from procmem.memory.index import KINDS, IndexConfigError, kind
+from procmem.memory.index import KINDS, IndexConfigError, faiss_blas, kind
 from procmem.memory.store import VisualMemory, vector_sha256
 from procmem.memory.verify import verify
 from tests.memory.conftest import unit
@@ -79,6 +79,32 @@ def test_exact_backends_agree_with_faiss_flat(tmp_path, blobs, kind):
     other.close()
     assert verify(tmp_path / kind)["ok"]
     flat.close()
+
+
+def test_the_flat_index_answers_as_faiss_idmap_over_many_adds_and_removals():
+    """memory.index.FlatIndex (faiss.knn over memory.rows) against IndexIDMap2(IndexFlatIP)."""
+    import faiss
+
+    rng = np.random.default_rng(3)
+    x, q = unit(rng.normal(size=(900, 12))), unit(rng.normal(size=(40, 12)))
+    ids = rng.permutation(5000)[:900].astype(np.int64)  # not in order
+    ref = faiss.IndexIDMap2(faiss.IndexFlatIP(12))
+    flat = kind("flat").empty(12)
+    for start, stop in ((0, 10), (10, 11), (11, 400), (400, 900), (900, 900)):  # past capacity
+        flat.add(ids[start:stop], x[start:stop])
+        ref.add_with_ids(x[start:stop], ids[start:stop])
+    gone = ids[rng.choice(900, 300, replace=False)]
+    assert flat.remove(gone) == 300 == ref.remove_ids(faiss.IDSelectorBatch(gone))
+    flat.reserve(2000)  # room made in advance changes nothing
+    for k in (1, 10, 700):
+        s1, i1 = flat.search(q, k)
+        with faiss_blas():  # the same kernel (BLAS from 20 queries), so the same bits
+            s2, i2 = ref.search(q, k)
+        assert np.array_equal(i1, i2) and np.array_equal(s1[i1 >= 0], s2[i2 >= 0])
+        assert (s1[i1 < 0] == -np.inf).all()
+    kept = np.setdiff1d(ids, gone)
+    np.testing.assert_array_equal(flat.vectors(kept[::7]), ref.reconstruct_batch(kept[::7]))
+    assert sorted(flat.ids()) == sorted(kept)
 
 
 def test_ivfpq_recall_against_exact(tmp_path):
@@ -177,6 +203,19 @@ def test_corrupt_files(tmp_path, blobs):
     vec.write_bytes(bytes(data))
     assert any("do not match their sha256: [0]" in p for p in verify(tmp_path / "m")["problems"])
     # A truncated SQLite file cannot be repaired: a clear error, and verify says why.
+    # Two items naming one record (SQLite keeps no UNIQUE index on slot): verify says so, and
+    # an add whose free list names a record in use is refused before anything is written.
+    with VisualMemory.open(tmp_path / "m") as m:
+        m._free = m._slots[:2].copy()
+        with pytest.raises(CorruptStoreError, match="names records in use; nothing was written"):
+            m.add(x[:2], y[:2])
+        assert len(m) == len(x) and m.version == 1
+    c = sqlite3.connect(tmp_path / "m" / "memory.sqlite")
+    c.execute("UPDATE items SET slot = 0 WHERE id = 1")
+    c.commit()
+    c.close()
+    assert any("items sharing a record of vectors.f32 (slots [0])" in p
+               for p in verify(tmp_path / "m")["problems"])
     db = tmp_path / "m" / "memory.sqlite"
     db.write_bytes(db.read_bytes()[: db.stat().st_size // 3])
     with pytest.raises(CorruptStoreError, match="memory.sqlite"):
