@@ -21,6 +21,7 @@ import numpy as np
 
 from procmem.generators import shards as sh
 from procmem.memory.store import VisualMemory
+from tests.faults.baddata import corrupt_every_sample, rename_first_shard
 from tests.faults.proctree import procmem
 from tests.faults.report import Outcome, log
 from tests.faults.test_library_faults import BAD, GOOD, HANG, make_library
@@ -201,10 +202,7 @@ def _(work):
 def poisoned(work: Path, name: str) -> Path:
     d = write_tiny_shards(work / "set", shards=2, per_shard=4)
     (work / "outside.tar").write_bytes((d / "shaders-000000.tar").read_bytes())
-    m = json.loads((d / sh.MANIFEST).read_text())
-    m["shards"][0]["name"] = name
-    (d / sh.MANIFEST).write_text(json.dumps(m))
-    return d
+    return rename_first_shard(d, name)
 
 
 def pretrain(data: Path, run: Path, *overrides: str) -> list[str]:
@@ -244,15 +242,7 @@ def _(work):
 
 @case("a shard set whose every sample is corrupt (pretrain)")
 def _(work):
-    d = write_tiny_shards(work / "set", shards=3, per_shard=4)
-    for i in range(3):
-        tar = d / sh.shard_name("shaders", i)
-        data = bytearray(tar.read_bytes())
-        start = 0
-        while (k := data.find(b"IDAT", start)) >= 0:
-            data[k:k + 64] = b"\0" * 64
-            start = k + 64
-        tar.write_bytes(bytes(data))
+    d = corrupt_every_sample(write_tiny_shards(work / "set", shards=3, per_shard=4))
     return Probe(pretrain(d, work / "run", "data.max_bad_samples=40"), 2,
                  "samples in a row could not be read")
 
