@@ -20,7 +20,7 @@ import time
 
 from tests.faults import bad_inputs, byte_scans, generate_campaign, memory_points, pretrain_kills
 from tests.faults.proctree import REPO
-from tests.faults.report import markdown, print_report
+from tests.faults.report import machine, markdown, print_report
 from tests.memory import kill_campaign
 
 SCENARIOS = {
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         keys = [k for k in keys if k != "scan-100000"]
     t0 = time.perf_counter()
+    print(f"started {machine()}", flush=True)
     outcomes, scans, answers = [], [], []
 
     def wanted(prefix: str) -> list[str]:
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         got, answers = bad_inputs.run()
         outcomes.append(got)
     given = " ".join(sys.argv[1:] if argv is None else argv)
-    status = print_report(f"make faults ({given or 'all scenarios'}; commit "
-                          f"{commit()}; {time.perf_counter() - t0:.0f} s)", outcomes)
+    status = print_report(f"make faults ({given or 'all scenarios'}; commit {commit()}; "
+                          f"{time.perf_counter() - t0:.0f} s); ended", outcomes)
     if scans:
         print("\nbyte scans after uninterrupted removals (every file of the directory, temporaries "
               "included, searched for every 64-byte piece of every removed vector):")
