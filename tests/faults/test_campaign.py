@@ -1,6 +1,6 @@
 """The fault campaign's own parts (`make faults`, tests/faults/campaign.py): its byte scan at
 the issue's smallest memory and every removed share, its report, its choice of scenarios,
-and the bad inputs it still finds answered with a traceback."""
+and a missing or foreign receipt answered with a clear error (once a traceback)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,6 @@ def test_only_names_a_scenario_or_a_group():
         chosen(["memory-nope"])
 
 
-@pytest.mark.xfail(strict=True, reason="memory/receipts.py load() lets FileNotFoundError, "
-                   "JSONDecodeError and TypeError through: `procmem memory receipt verify` and "
-                   "`memory scan --receipt` of a missing or foreign file print a traceback")
 def test_a_missing_or_foreign_receipt_is_a_clear_error():
     outcome, rows = bad_inputs.run(only="receipt")
     assert outcome.trials == 2 and outcome.failures == [], outcome.failures
