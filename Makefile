@@ -1,8 +1,9 @@
 # procmem: `make demo` and `make test` each set up (system EGL libraries, .venv), then run.
+# `make faults` runs issue 12's fault campaign (about an hour here; ARGS="--quick" for minutes).
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test faults bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,6 +14,9 @@ demo: setup
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+faults: setup
+	$(PY) -m tests.faults.campaign $(ARGS)
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -31,6 +31,7 @@ import numpy as np
 
 from procmem.core.atomic import atomic_write_json
 from procmem.core.clock import utc_now
+from procmem.memory.errors import MemoryStoreError
 from procmem.memory.killpoints import kill_point
 from procmem.memory.scan import find_pieces, find_unit_vectors
 from procmem.memory.schema import RECEIPTS_DIR, rows_by_id
@@ -39,6 +40,10 @@ NOT_COVERED = ("copies outside the memory directory: the embeddings files the it
                "from (listed where the edit log names them), procmem eval feature caches "
                "(<out>/cache/*.npz), backups and copies of the directory; search them with "
                "`procmem memory scan --receipt RECEIPT PATH...`")
+
+
+class ReceiptError(MemoryStoreError):
+    """A receipt file that is missing, unreadable or not a receipt."""
 
 
 @dataclass
@@ -78,13 +83,28 @@ class Receipt:
 
 
 def load(path) -> Receipt:
-    """A saved receipt (format 1 receipts, with ids and hashes only, load too)."""
-    d = json.loads(Path(path).read_text())
+    """A saved receipt (format 1 receipts, with ids and hashes only, load too). A missing,
+    unreadable or foreign file raises ReceiptError naming it."""
+    hint = "give the path of a receipt a removal saved under MEMORY/receipts/ (remove-v*.json)"
+    try:
+        d = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ReceiptError(f"no receipt at {path}: {hint}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ReceiptError(f"{path} is not a readable receipt ({type(e).__name__}: {e}); "
+                           f"{hint}") from None
+    if not isinstance(d, dict) or not ({"items", "removed_ids"} & set(d)):
+        raise ReceiptError(f"{path} is JSON but not an unlearning receipt (no items or "
+                           f"removed_ids); {hint}")
     ids, hashes = d.pop("removed_ids", []), d.pop("sha256", [])
     d.pop("passed", None)
     if "items" not in d:  # format 1
         d.update(items=[{"id": i, "sha256": h} for i, h in zip(ids, hashes)], format=1)
-    return Receipt(**d, path=str(path))
+    known = {f.name for f in fields(Receipt)}
+    try:
+        return Receipt(**{k: v for k, v in d.items() if k in known and k != "path"}, path=str(path))
+    except TypeError as e:
+        raise ReceiptError(f"{path} lacks fields of an unlearning receipt ({e}); {hint}") from None
 
 
 def receipt_path(memory_path, version: int) -> Path:

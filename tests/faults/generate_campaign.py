@@ -6,7 +6,8 @@ each at a random moment of the run. A trial survives when no process of the job'
 alive 5 s after the kill, no shard or manifest entry is published after it, nothing moves once
 the tree is gone, a killed worker ends the job with a clear error (no traceback), and rerunning
 the same command leaves no temporary and a set byte-identical to a clean run. Prints
-scenario | trials | survived | failed, then what failed. docs/reliability.md records a run.
+scenario | trials | survived | failed, then what failed (tests.faults.report); `make faults`
+runs it with the other campaigns (tests.faults.campaign). docs/reliability.md records a run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uuid
 from pathlib import Path
 
 from tests.faults.proctree import REPO, gone, listing, marked, parent_of, start, visible
+from tests.faults.report import Outcome, log, print_report
 
 JOB = ["generate", "--process", "kml-mixup", "--images", "48", "--res", "32", "--shard-size", "4",
        "--programs", "library", "--frames-per-program", "4", "--seed", "9", "--quiet"]
@@ -32,7 +34,11 @@ JOB = ["generate", "--process", "kml-mixup", "--images", "48", "--res", "32", "-
 # multiprocessing's own traceback of a child whose parent died while handing it its start data,
 # before any procmem code runs in it: noise on stderr, not a fault (the child exits at once)
 SPAWN_EOF_LAST = "EOFError: Ran out of input"
-notes: list[str] = []
+SPAWN_EOF_NOTE = "a render child killed while it started printed multiprocessing's EOFError traceback"
+# name in --only, row of the table, whom to kill, pool workers
+SCENARIOS = (("parent-1", "generate, parent, 1 worker", "parent", 1),
+             ("parent-2", "generate, parent, 2 workers", "parent", 2),
+             ("worker", "generate, one pool worker of 2", "worker", 2))
 
 
 def spawn_eof(err: str) -> str:
@@ -58,8 +64,10 @@ def run_job(out: Path, workers: int) -> float:
     return time.perf_counter() - t
 
 
-def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict) -> str | None:
-    """One kill at `delay` s; None when the trial survived, else what went wrong."""
+def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict,
+          notes: list[str]) -> str | None:
+    """One kill at `delay` s; None when the trial survived, else what went wrong (noise that
+    is not a fault goes to `notes`)."""
     out, tag = work / uuid.uuid4().hex, uuid.uuid4().hex
     p = start([*JOB, "--workers", str(workers), "--out", str(out)], tag, stderr=subprocess.PIPE)
     time.sleep(delay)
@@ -91,8 +99,7 @@ def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict
         if "a worker process died" not in rest or "Traceback" in rest:
             return f"killed worker: unclear error (exit {p.returncode}): {err.strip()[-300:]}"
         if noise:
-            notes.append(f"{scenario}: a render child killed while it started printed "
-                         "multiprocessing's EOFError traceback")
+            notes.append(SPAWN_EOF_NOTE)
     run_job(out, workers)
     if any(n.endswith(".tmp") for n in (x.name for x in out.iterdir())):
         return "temporaries left after the rerun"
@@ -102,50 +109,41 @@ def trial(scenario: str, workers: int, delay: float, work: Path, reference: dict
     return None
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--trials", type=int, default=20, help="kills per scenario (default 20)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
-    ap.add_argument("--only", choices=["parent-1", "parent-2", "worker"], action="append",
-                    help="run only these scenarios (default all)")
-    args = ap.parse_args()
-    rng = random.Random(args.seed)
-    scenarios = [("parent, 1 worker", "parent", 1, "parent-1"),
-                 ("parent, 2 workers", "parent", 2, "parent-2"),
-                 ("one pool worker of 2", "worker", 2, "worker")]
-    scenarios = [s[:3] for s in scenarios if not args.only or s[3] in args.only]
-    rows, failures = [], []
+def run(trials: int, seed: int = 0, only: list[str] | None = None) -> list[Outcome]:
+    """`trials` kills in each scenario (keys of SCENARIOS in `only`, default all)."""
+    rng = random.Random(seed)
+    outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ref_dir = work / "reference"
         run_job(ref_dir, 1)
         reference = visible(ref_dir)
         spans = {w: run_job(work / f"timing-{w}", w) for w in (1, 2)}  # a whole run's time
-        for name, scenario, workers in scenarios:
-            span = spans[workers]
-            done = survived = 0
-            while done < args.trials:
-                delay = rng.uniform(0.1, 0.9) * span
+        for key, name, scenario, workers in SCENARIOS:
+            if only and key not in only:
+                continue
+            o, t0 = Outcome(name, f"generate-{key}"), time.perf_counter()
+            while o.trials < trials:
+                delay = rng.uniform(0.1, 0.9) * spans[workers]
                 t = time.perf_counter()
-                problem = trial(scenario, workers, delay, work, reference)
-                print(f"{name}: kill at {delay:.2f} s: {problem or 'survived'} "
-                      f"({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
-                if problem == "late":
-                    continue
-                done += 1
-                survived += problem is None
-                if problem:
-                    failures.append(f"{name}: {problem}")
-            rows.append((name, done, survived, done - survived))
-    print(f"generate fault campaign, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print("| scenario | trials | survived | failed |\n|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(str(c) for c in r) + " |")
-    for f in failures:
-        print(f"failed: {f}")
-    for n in sorted(set(notes)):
-        print(f"note ({notes.count(n)} trials): {n}")
-    sys.exit(1 if failures else 0)
+                problem = trial(scenario, workers, delay, work, reference, o.notes)
+                log(f"{name}: kill at {delay:.2f} s: {problem or 'survived'} "
+                    f"({time.perf_counter() - t:.1f} s)")
+                if problem != "late":
+                    o.record(problem, f"kill at {delay:.2f} s")
+            o.seconds = time.perf_counter() - t0
+            outcomes.append(o)
+    return outcomes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trials", type=int, default=20, help="kills per scenario (default 20)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    ap.add_argument("--only", choices=[s[0] for s in SCENARIOS], action="append",
+                    help="run only these scenarios (default all)")
+    args = ap.parse_args()
+    sys.exit(print_report("generate fault campaign", run(args.trials, args.seed, args.only)))
 
 
 if __name__ == "__main__":

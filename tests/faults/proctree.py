@@ -1,5 +1,6 @@
 """A process tree found by an inherited environment marker, and a directory's listings: what
-the parent-death tests and the generate fault campaign compare before and after a kill."""
+the parent-death tests and the fault campaigns compare before and after a kill; and the one
+way they run a `procmem` command."""
 
 from __future__ import annotations
 
@@ -68,3 +69,24 @@ def start(args: list[str], tag: str, stderr=subprocess.DEVNULL) -> subprocess.Po
     env = dict(os.environ, PYTHONPATH=str(REPO), **{MARK: tag})
     return subprocess.Popen([sys.executable, "-m", "procmem", *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+
+# `procmem ARGS` with the shader library at a given folder (registry.LIBRARY_ROOT, which a job
+# also passes to its pool workers)
+WITH_LIBRARY = """
+import sys
+from procmem.shaders import registry
+registry.LIBRARY_ROOT = sys.argv[1]
+from procmem.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def procmem(args: list[str], timeout: float = 600, library: Path | None = None,
+            **env: str) -> subprocess.CompletedProcess:
+    """Run `python -m procmem ARGS` to its end (text output captured), with the shader library
+    at `library` if given and `env` added to the environment (e.g. PROCMEM_KILL_AT)."""
+    head = ["-m", "procmem"] if library is None else ["-c", WITH_LIBRARY, str(library)]
+    return subprocess.run([sys.executable, *head, *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=str(REPO), **env))

@@ -3,9 +3,6 @@ named (issue 12, item 8). The library is a temporary folder (`registry.LIBRARY_R
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +13,8 @@ from procmem.cli import main
 from procmem.generators import frames
 from procmem.generators.watchdog import SafeRenderer
 from procmem.shaders import registry
+from tests.faults.proctree import procmem
 
-REPO = Path(__file__).resolve().parents[2]
 HEADER = "// family: test\n// tags: test, fault\n// description: {}\n"
 # Loop bounds the compiler cannot know (at least 60000, from a uniform): on a GPU this never
 # ends; llvmpipe cuts loops off after ~65535 iterations, which still leaves ~3.5 s per 64x64
@@ -107,32 +104,16 @@ def test_a_library_with_only_bad_files_is_a_clear_error(library):
         frames.check_programs("library")
 
 
-RUN = """
-import sys
-from procmem.shaders import registry
-registry.LIBRARY_ROOT = sys.argv[1]
-from procmem.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
-
-
-def procmem_with_library(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", RUN, str(root), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, PYTHONPATH=str(REPO)))
-
-
 def test_list_warns_once_and_generate_logs_it_and_goes_on(tmp_path):
     root = make_library(tmp_path / "library", bad=BAD, good=GOOD)
-    res = procmem_with_library(root, "shaders", "list")
+    res = procmem(["shaders", "list"], library=root)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["lib/test/good", "test", "test,", "fault"]
     assert res.stderr.count("bad.glsl") == 1 and "unbalanced '{}'" in res.stderr
     out = tmp_path / "shards"
-    res = procmem_with_library(root, "generate", "--process", "shaders", "--images", "8",
-                               "--res", "32", "--shard-size", "4", "--programs", "library",
-                               "--frames-per-program", "4", "--workers", "2", "--out", str(out),
-                               "--quiet")
+    res = procmem(["generate", "--process", "shaders", "--images", "8", "--res", "32",
+                   "--shard-size", "4", "--programs", "library", "--frames-per-program", "4",
+                   "--workers", "2", "--out", str(out), "--quiet"], library=root)
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("bad.glsl") == 1, res.stderr
     assert "made 2 shards (8 images)" in res.stdout

@@ -17,13 +17,8 @@ from procmem.generators import shards as sh
 from procmem.pretrain.config import load_config
 from procmem.pretrain.data import DataError, worker_message
 from procmem.pretrain.train import pretrain
+from tests.faults.baddata import corrupt_every_sample, rename_first_shard
 from tests.pretrain.tinydata import TINY_OVERRIDES, write_tiny_shards
-
-
-def _poison(d, name: str):
-    m = json.loads((d / "manifest.json").read_text())
-    m["shards"][0]["name"] = name
-    (d / "manifest.json").write_text(json.dumps(m))
 
 
 @pytest.mark.parametrize("name", ["pipe:touch {canary}", "/etc/passwd", "../outside.tar",
@@ -33,7 +28,7 @@ def test_a_manifest_naming_anything_but_a_plain_file_is_refused_by_every_reader(
     d = write_tiny_shards(tmp_path / "set", shards=2, per_shard=4)
     canary = tmp_path / "canary"
     (tmp_path / "outside.tar").write_bytes((d / "shaders-000000.tar").read_bytes())
-    _poison(d, name.format(canary=canary))
+    rename_first_shard(d, name.format(canary=canary))
     with pytest.raises(sh.ShardError, match="shard name .* is not a plain file name"):
         sh.read_manifest(d)
     with pytest.raises(sh.ShardError, match="not a plain file name"):
@@ -59,15 +54,7 @@ def test_a_manifest_entry_without_a_field_is_a_clear_error(tmp_path, field):
 
 
 def test_a_set_whose_every_sample_is_corrupt_stops_training_with_an_error(tmp_path):
-    d = write_tiny_shards(tmp_path / "set", shards=3, per_shard=4)
-    for i in range(3):  # still tars, but every image is garbage
-        tar = d / sh.shard_name("shaders", i)
-        data = bytearray(tar.read_bytes())
-        start = 0
-        while (k := data.find(b"IDAT", start)) >= 0:
-            data[k:k + 64] = b"\0" * 64
-            start = k + 64
-        tar.write_bytes(bytes(data))
+    d = corrupt_every_sample(write_tiny_shards(tmp_path / "set", shards=3, per_shard=4))
     cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=2", "data.max_bad_samples=40"])
     t0 = time.monotonic()
     with pytest.warns(UserWarning), pytest.raises(DataError, match=r"40 samples in a row could "

@@ -9,7 +9,8 @@ done, and kills it with SIGKILL after a random delay. Then the memory is opened 
 finishes an interrupted erasure) and checked: no acknowledged add lost, no acknowledged
 removal back, no 64-byte piece of any removed vector in any file of the directory, every
 removal in the edit log has a receipt that passed, `verify` is OK. Prints scenario | trials |
-survived | failed and what failed.
+survived | failed and what failed (tests.faults.report); `make faults` runs it with the other
+campaigns (tests.faults.campaign).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from tests.faults.report import Outcome, log, print_report
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """
@@ -103,29 +106,32 @@ def trial(root: Path, seed: int, kind: str) -> tuple[list[str], dict]:
     return failed, done
 
 
+def run(trials: int, kinds=("flat", "ivfpq")) -> list[Outcome]:
+    """`trials` kills of the add/remove loop on a memory of each index kind."""
+    outcomes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            failures, edits, mid, owed, t0 = [], 0, 0, 0, time.perf_counter()
+            for seed in range(trials):
+                got, done = trial(Path(tmp), seed + (1000 if kind == "ivfpq" else 0), kind)
+                edits, mid, owed = edits + done["edits"], mid + done["mid_removal"], \
+                    owed + done["receipts_owed"]
+                log(f"memory loop, {kind}, trial {seed}: {'; '.join(got) or 'survived'}")
+                failures.append("; ".join(got) or None)
+            o = Outcome(f"memory add/remove loop, {kind}, SIGKILL at a random moment ({edits} "
+                        f"edits acknowledged; {mid} kills mid-removal, {owed} owed receipts "
+                        f"issued on open)", f"memory-loop-{kind}", seconds=time.perf_counter() - t0)
+            for seed, problem in enumerate(failures):
+                o.record(problem, f"trial {seed}")
+            outcomes.append(o)
+    return outcomes
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
     args = ap.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("flat", "ivfpq"):
-            failures, edits, mid, owed = {}, 0, 0, 0
-            for seed in range(args.trials):
-                got, done = trial(Path(tmp), seed + (1000 if kind == "ivfpq" else 0), kind)
-                edits, mid, owed = edits + done["edits"], mid + done["mid_removal"], \
-                    owed + done["receipts_owed"]
-                if got:
-                    failures[seed] = got
-            rows.append((f"memory add/remove loop, {kind}, SIGKILL at a random moment ({edits} "
-                         f"edits acknowledged; {mid} kills mid-removal, {owed} owed receipts "
-                         f"issued on open)", args.trials, args.trials - len(failures), failures))
-    print("scenario | trials | survived | failed")
-    for name, n, ok, failures in rows:
-        print(f"{name} | {n} | {ok} | {n - ok}")
-        for seed, what in failures.items():
-            print(f"  trial {seed}: {'; '.join(what)}")
-    return 0 if all(not f for *_, f in rows) else 1
+    return print_report("memory kill campaign", run(args.trials))
 
 
 if __name__ == "__main__":
