@@ -77,32 +77,26 @@ def _downsample(frames: np.ndarray, res: int) -> np.ndarray:
     return resize_masks(frames.astype(np.float32), res)
 
 
-@dataclass
-class KMLMasks:
-    """labels [B, r, r] (the binary/K-ary clustering of s1 before blurring), soft masks
-    [B, H, W, K] (blurred, resized, blurred; they sum to 1 over K), centres [B, K, 3] in 0..1."""
-
-    labels: np.ndarray
-    soft: np.ndarray
-    centers: np.ndarray
-    iterations: int
-
-
-def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts) -> KMLMasks:
-    """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025):
-    K-means on RGB, then `smooth_masks`. `opts` is a `processes.ProcessOptions` (k,
-    mask_res, kmeans_sample, kmeans_iters)."""
-    b, h, w, _ = s1.shape
-    r = opts.mask_res or h
-    res = km.kmeans(mask_pixels(s1, r), opts.k, rng, sample=opts.kmeans_sample,
-                    iters=opts.kmeans_iters, inertia=False)
-    labels = res.labels.reshape(b, r, r)
-    return KMLMasks(labels, smooth_masks(labels, opts.k, h), res.centers, res.iterations)
-
-
 def mask_pixels(s1: np.ndarray, r: int) -> np.ndarray:
-    """The pixels K-means clusters: s1 [B, H, W, 3] at r x r, as floats in 0..1 [B, r*r, 3]."""
+    """The pixels K-means clusters: s1 [B, H, W, 3] at r x r [B, r*r, 3], colours in 0..1:
+    s1's own uint8 values at full resolution (generators.kmeans reads them as v / 255, the
+    same floats), else floats."""
+    if r == s1.shape[1]:
+        return s1.reshape(len(s1), r * r, 3)
     return (_downsample(s1, r) / np.float32(255)).reshape(len(s1), r * r, 3)
+
+
+def _box_sums(labels: np.ndarray, k: int) -> np.ndarray:
+    """Two 3x3 box sums of the one-hot masks of clusters 0..K-2 of labels [B, r, r]: uint8
+    [B, r, r, K-1] in 0..81 (exact: they are integers)."""
+    onehot = labels[..., None] == np.arange(k - 1, dtype=np.uint8)
+    return box_sum3(box_sum3(onehot.view(np.uint8)))
+
+
+def _soft_from_box(box: np.ndarray) -> np.ndarray:
+    """The soft masks [..., K] of box sums [..., K-1]: b / 81, the last 1 minus their sum."""
+    first = np.divide(box, np.float32(81), dtype=np.float32)
+    return np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
 
 
 def smooth_masks(labels: np.ndarray, k: int, size: int) -> np.ndarray:
@@ -110,11 +104,10 @@ def smooth_masks(labels: np.ndarray, k: int, size: int) -> np.ndarray:
     bilinear resize to size x size, 3x3 box blur again (they sum to 1 over K)."""
     r = labels.shape[1]
     # masks of clusters 0..K-2; the last is 1 minus their sum (blur and resize are linear)
-    onehot = labels[..., None] == np.arange(k - 1, dtype=np.uint8)
     if r == size:  # no resize: two 3x3 box sums of a binary mask are exact in uint8 (<= 81)
-        first = box_sum3(box_sum3(onehot.view(np.uint8))).astype(np.float32) / np.float32(81)
-    else:
-        first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), size))
+        return _soft_from_box(_box_sums(labels, k))
+    onehot = labels[..., None] == np.arange(k - 1, dtype=np.uint8)
+    first = box_blur3(resize_masks(box_blur3(onehot.astype(np.float32)), size))
     return np.concatenate([first, 1 - first.sum(-1, keepdims=True)], axis=-1)
 
 
@@ -127,10 +120,97 @@ def kml_composite(soft: np.ndarray, textures: np.ndarray) -> np.ndarray:
     return out
 
 
+def _composite2(v: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """to_uint8(kml_composite(...)) for K = 2 from cluster 0's box sums v [H, W] (0..81) and
+    textures t0, t1 [H, W, 3], in integers: the float32 mask v / 81 gives t0 * v / 81 +
+    t1 * (1 - v / 81) rounded half up, which is (v * (t0 - t1) + 81 * t1 + 40) // 81 for every
+    (v, t0, t1) (all 82 * 256 * 256 checked in tests/generators/test_compose.py)."""
+    n = np.subtract(t0, t1, dtype=np.int16)
+    for c in range(3):  # faster than broadcasting v over the short channel axis
+        n[..., c] *= v
+    n += np.multiply(t1, 81, dtype=np.int16)
+    n += 40
+    n //= 81
+    return n.astype(np.uint8)
+
+
+@dataclass
+class KMLMasks:
+    """labels [B, r, r] (the binary/K-ary clustering of s1 before blurring), centres [B, K, 3]
+    in 0..1, and the soft masks [B, H, W, K] (blurred, resized, blurred; they sum to 1 over
+    K). Without a resize the soft masks are kept as their exact box sums `box` [B, H, W, K-1]
+    (uint8, soft = box / 81) and made into floats only when `soft` is read."""
+
+    labels: np.ndarray
+    centers: np.ndarray
+    iterations: int
+    k: int
+    box: np.ndarray | None = None
+    blurred: np.ndarray | None = None
+
+    @property
+    def soft(self) -> np.ndarray:
+        if self.blurred is None:
+            self.blurred = _soft_from_box(self.box)
+        return self.blurred
+
+    def image(self, j: int, textures) -> np.ndarray:
+        """Image j's KML composite sum_c mask_c * texture_c of its K textures [H, W, 3] uint8,
+        rounded to uint8."""
+        if self.k == 2 and self.box is not None:
+            return _composite2(self.box[j, ..., 0], textures[0], textures[1])
+        return to_uint8(kml_composite(self.soft[j], textures))
+
+    def fractions(self, j: int) -> np.ndarray:
+        """The share of image j's pixels in each cluster [K] (float64)."""
+        lab = self.labels[j]
+        if self.k == 2:
+            ones = np.count_nonzero(lab)
+            return np.array([lab.size - ones, ones]) / lab.size
+        return np.bincount(lab.ravel(), minlength=self.k) / lab.size
+
+
+def masks_from_labels(labels: np.ndarray, k: int, size: int, centers: np.ndarray,
+                      iterations: int) -> KMLMasks:
+    """KMLMasks of cluster labels [B, r, r] at full resolution `size` (`smooth_masks`)."""
+    if labels.shape[1] == size:
+        return KMLMasks(labels, centers, iterations, k, box=_box_sums(labels, k))
+    return KMLMasks(labels, centers, iterations, k, blurred=smooth_masks(labels, k, size))
+
+
+def kml_masks(s1: np.ndarray, rng: np.random.Generator, opts) -> KMLMasks:
+    """KML masks for frames s1 [B, H, W, 3] uint8 (Rodriguez-Munoz et al. 2025):
+    K-means on RGB, then `smooth_masks`. `opts` is a `processes.ProcessOptions` (k,
+    mask_res, kmeans_sample, kmeans_iters)."""
+    b, h, w, _ = s1.shape
+    r = opts.mask_res or h
+    res = km.kmeans(mask_pixels(s1, r), opts.k, rng, sample=opts.kmeans_sample,
+                    iters=opts.kmeans_iters, inertia=False)
+    return masks_from_labels(res.labels.reshape(b, r, r), opts.k, h, res.centers, res.iterations)
+
+
+def mean_uint8(images) -> np.ndarray:
+    """to_uint8 of the float32 mean of m uint8 images (a kml-mixup of m KML images), in
+    integers: the float32 sum S is exact and S / m rounded half up is (2 S + m) // (2 m)
+    (every S checked in tests/generators/test_compose.py)."""
+    m = len(images)
+    total = images[0].astype(np.uint16 if m <= 128 else np.uint32)
+    for img in images[1:]:
+        total += img
+    if m == 2:
+        total += 1
+        total >>= 1
+    else:
+        total *= 2
+        total += m
+        total //= 2 * m
+    return total.astype(np.uint8)
+
+
 def mask_record(masks: KMLMasks, j: int, opts, h: int) -> dict:
     """How image j's KML mask was made, for its sample JSON: K, resolution, smoothing, the
     cluster centres (which relabel s1 exactly on a rebuild), cluster fractions, K-means run."""
-    frac = np.bincount(masks.labels[j].ravel(), minlength=opts.k) / masks.labels[j].size
+    frac = masks.fractions(j)
     return {
         "k": opts.k,
         "mask_res": opts.mask_res or h,

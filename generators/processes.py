@@ -237,7 +237,7 @@ def _kml_images(pool, plans, rng, opts, timing):
         masks = cp.kml_masks(pool[[p["s1"] for p in chunk]], rng, opts)
         t2 = time.perf_counter()
         for j, p in enumerate(chunk):
-            out[start + j] = cp.to_uint8(cp.kml_composite(masks.soft[j], pool[p["textures"]]))
+            out[start + j] = masks.image(j, [pool[t] for t in p["textures"]])
             provs.append({
                 "sources": [{"role": r, "pool": q} for r, q in zip(roles, [p["s1"]] + p["textures"])],
                 "weights": [1.0],
@@ -257,9 +257,9 @@ def _kml_rebuild(sources: list[dict], mask: dict, res: int, render: Render, pref
     r = mask["mask_res"]
     centers = np.array(mask["centers_rgb"], np.float32)[None]
     labels, _ = km.assign(cp.mask_pixels(s1[None], r), centers, inertia=False)
-    soft = cp.smooth_masks(labels.reshape(1, r, r), mask["k"], res)[0]
-    image = cp.to_uint8(cp.kml_composite(soft, textures))
-    grey = cp.to_uint8(soft[..., 0] * 255)
+    masks = cp.masks_from_labels(labels.reshape(1, r, r), mask["k"], res, centers, 0)
+    image = masks.image(0, textures)
+    grey = cp.to_uint8(masks.soft[0, ..., 0] * 255)
     steps = [(f"{prefix}s1", s1), (f"{prefix}mask c0", np.stack([grey] * 3, -1))]
     steps += [(f"{prefix}s{c + 2}", textures[c]) for c in range(mask["k"])]
     return image, steps + [(f"{prefix}kml", image)]
@@ -321,7 +321,7 @@ class KMLMixup(Process):
         for i in range(count):
             others = rng.choice(n - 1, m - 1, replace=False)
             parts = [i] + [int(o + (o >= i)) for o in others]  # partners differ from i
-            images[i] = cp.to_uint8(kml[parts].mean(0, dtype=np.float32))
+            images[i] = cp.mean_uint8([kml[q] for q in parts])
             provs.append({
                 "sources": [dict(s, role=f"kml{j}.{s['role']}") for j, q in enumerate(parts)
                             for s in kml_provs[q]["sources"]],
@@ -339,7 +339,7 @@ class KMLMixup(Process):
             img, st = _kml_rebuild(own, mask, meta["resolution"], render, prefix=f"{j}:")
             parts.append(img)
             steps += st
-        image = cp.to_uint8(np.stack(parts).mean(0, dtype=np.float32))
+        image = cp.mean_uint8(parts)
         return image, steps + [("mean", image)]
 
 

@@ -43,6 +43,19 @@ class FrameShapeError(ProcmemError):
     """The quality filter was given something that is not an image."""
 
 
+def _contrast(a: np.ndarray) -> float:
+    """max(std of BT.601 luminance, std of each channel) of uint8 [H, W, C], or the largest
+    channel std alone when that reaches MIN_CONTRAST_STD (the verdict is then known)."""
+    f = a.astype(np.float32)
+    if a.shape[2] != 3:
+        return float(f.std())
+    channels = [float(f[..., c].std()) for c in range(3)]
+    if max(channels) >= MIN_CONTRAST_STD:
+        return max(channels)
+    luma = f @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601
+    return max(float(luma.std()), *channels)
+
+
 def frame_problem(img) -> str | None:
     """Why `img` (uint8 [H, W, 3] or [H, W], or float in [0, 1]) is rejected; None if accepted."""
     a = np.asarray(img)
@@ -60,27 +73,30 @@ def frame_problem(img) -> str | None:
         if bad.any():
             return f"not finite: {bad.any(axis=2).mean():.1%} of pixels are NaN or Inf"
         a = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
-    f = a.astype(np.float32)
-    if a.shape[2] == 3:
-        luma = f @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601
-        contrast = max(float(luma.std()), *(float(f[..., c].std()) for c in range(3)))
-    else:
-        contrast = float(f.std())
-    if np.all(a == a[:1, :1]):
+    a = np.ascontiguousarray(a)
+    flat, ch = a.reshape(-1), a.shape[2]
+    if np.array_equal(flat[ch:], flat[:-ch]):  # every pixel equals the one before it
         return "blank: every pixel has the same colour"
-    clipped = np.all((a == 0) | (a == 255), axis=2)
-    if clipped.mean() > MAX_SATURATED_FRACTION:
-        # the most common clipped colour, as a code 0..7 (one bit per channel)
-        code = ((a[clipped] == 255) * (1 << np.arange(a.shape[2]))).sum(axis=1)
-        share = np.bincount(code).max() / clipped.size
-        if share > MAX_SATURATED_FRACTION:
-            return (f"saturated: {share:.1%} of pixels are one clipped colour "
-                    f"(> {MAX_SATURATED_FRACTION:.0%}), values blow up or are NaN")
+    # at most (values 0 or 255) / channels pixels are clipped in every channel: count them
+    # only when that bound could pass the threshold
+    ends = np.count_nonzero(np.add(flat, 1) <= 1)
+    if ends // ch / (flat.size // ch) > MAX_SATURATED_FRACTION:
+        clipped = np.all((a == 0) | (a == 255), axis=2)
+        if clipped.mean() > MAX_SATURATED_FRACTION:
+            # the most common clipped colour, as a code 0..7 (one bit per channel)
+            code = ((a[clipped] == 255) * (1 << np.arange(ch))).sum(axis=1)
+            share = np.bincount(code).max() / clipped.size
+            if share > MAX_SATURATED_FRACTION:
+                return (f"saturated: {share:.1%} of pixels are one clipped colour "
+                        f"(> {MAX_SATURATED_FRACTION:.0%}), values blow up or are NaN")
+    contrast = _contrast(a)
     if contrast < MIN_CONTRAST_STD:
         return f"near-constant: contrast std {contrast:.2f} < {MIN_CONTRAST_STD} grey levels"
-    q = (a >> (8 - QUANT_BITS)).astype(np.int32)
-    if q.shape[2] == 3:
-        codes = (q[..., 0] << (2 * QUANT_BITS)) | (q[..., 1] << QUANT_BITS) | q[..., 2]
+    q = a >> (8 - QUANT_BITS)
+    if ch == 3:
+        codes = q[..., 0].astype(np.uint16) << (2 * QUANT_BITS)
+        codes |= q[..., 1].astype(np.uint16) << QUANT_BITS
+        codes |= q[..., 2]
     else:
         codes = q[..., 0]
     counts = np.bincount(codes.ravel(), minlength=1 << (3 * QUANT_BITS))

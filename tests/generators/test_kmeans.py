@@ -69,3 +69,37 @@ def test_bad_input_is_a_clear_error(kwargs, match):
         km.kmeans(np.zeros((1, 10, 3), np.float32), **kwargs)
     with pytest.raises(km.KMeansError, match="shape"):
         km.kmeans(np.zeros((10,), np.float32))
+
+
+def _plain_lloyd(x, c, iters, tol, max_iter):
+    """Every run through every iteration: the loop `_lloyd` must agree with bit for bit."""
+    done = 0
+    for _ in range(iters if iters is not None else max_iter):
+        new = km._lloyd_step(x, c)
+        done += 1
+        shift = np.sqrt(((new - c) ** 2).sum(-1)).max()
+        c = new
+        if iters is None and shift <= tol:
+            break
+    return c, done
+
+
+@pytest.mark.parametrize("k,iters,tol", [(2, None, 1e-3), (3, None, 0.0), (2, 40, 1e-3), (4, None, -1.0)])
+def test_runs_at_a_fixed_point_are_set_aside_without_changing_the_result(photos, k, iters, tol):
+    x = np.repeat(np.stack(photos)[:, :1024], 3, axis=0)  # 12 runs, converging at different times
+    xx = km._sq_norms(x)
+    c0 = km._kmeans_pp(x, xx, k, np.random.default_rng(k))
+    expect, expect_done = _plain_lloyd(x, c0.copy(), iters, tol, 30)
+    got, done = km._lloyd(x, c0.copy(), iters, tol, 30)
+    assert np.array_equal(got, expect) and done == expect_done
+    assert np.array_equal(km._inertia(x, xx, got), km.assign(x, got)[1])
+
+
+def test_uint8_colours_cluster_as_their_float_values(photos):
+    u8 = (np.stack(photos) * 255).round().astype(np.uint8)
+    f = u8.astype(np.float32) / np.float32(255)
+    for kw in (dict(), dict(k=3, inertia=False), dict(sample=None)):
+        a = km.kmeans(u8, rng=np.random.default_rng(0), **kw)
+        b = km.kmeans(f, rng=np.random.default_rng(0), **kw)
+        assert np.array_equal(a.labels, b.labels) and np.array_equal(a.centers, b.centers)
+        assert a.iterations == b.iterations

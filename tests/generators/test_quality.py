@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from procmem.generators.quality import MAX_DOMINANT_FRACTION, MIN_CONTRAST_STD, FrameShapeError, frame_problem
+from procmem.generators.quality import (
+    MAX_DOMINANT_FRACTION,
+    MAX_SATURATED_FRACTION,
+    MIN_CONTRAST_STD,
+    FrameShapeError,
+    frame_problem,
+)
 from procmem.generators.render import random_params
 from procmem.shaders import registry
 from procmem.shaders.program import PARAM_COUNT, Program
@@ -56,6 +62,65 @@ def test_nan_frames_are_rejected():
     img = np.random.default_rng(1).random((H, W, 3)).astype(np.float32)
     img[:4] = np.nan
     assert frame_problem(img).startswith("not finite: 6.2%")
+
+
+def _verdict_by_definition(a: np.ndarray) -> str:
+    """Which check rejects uint8 frame a [H, W, 3], each computed the plain way (no bounds,
+    no short cuts): the key `frame_problem`'s message starts with."""
+    f = a.astype(np.float32)
+    luma = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    contrast = max(float(luma.std()), *(float(f[..., c].std()) for c in range(3)))
+    if np.all(a == a[:1, :1]):
+        return "blank"
+    clipped = np.all((a == 0) | (a == 255), axis=2)
+    if clipped.mean() > MAX_SATURATED_FRACTION:
+        code = ((a[clipped] == 255) * (1 << np.arange(3))).sum(axis=1)
+        if np.bincount(code).max() / clipped.size > MAX_SATURATED_FRACTION:
+            return "saturated"
+    if contrast < MIN_CONTRAST_STD:
+        return "near-constant"
+    q = (a >> 5).astype(np.int32)
+    counts = np.bincount(((q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]).ravel(), minlength=512)
+    if (counts > 0).sum() < 2:
+        return "degenerate"
+    if counts.max() / counts.sum() > MAX_DOMINANT_FRACTION:
+        return "mostly one colour"
+    return "ok"
+
+
+def test_short_cuts_give_the_verdict_of_the_plain_checks():
+    """Frames around every threshold: blank but for one pixel, clipped just above and below
+    95%, contrast std near 3 in one channel or in luminance only, specks on a flat colour."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(240):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        kind = i % 8
+        if kind == 0:
+            img = np.full((h, w, 3), rng.integers(0, 256, 3), np.uint8)
+            img.reshape(-1, 3)[rng.integers(h * w)] += np.uint8(i % 2)
+        elif kind == 1:
+            img = (rng.random((h, w, 3)) < rng.uniform(0, 1)).astype(np.uint8) * 255
+        elif kind == 2:
+            img = np.where(rng.random((h, w, 1)) < rng.uniform(0.9, 1.0), np.uint8(0),
+                           rng.integers(0, 256, (h, w, 3)).astype(np.uint8))
+        elif kind in (3, 4):
+            img = np.clip(rng.normal(128, rng.uniform(2, 4), (h, w, 3)), 0, 255).astype(np.uint8)
+            if kind == 4:
+                img[..., 1:] = img[..., :1]  # grey: luminance and channels alike
+        elif kind == 5:
+            img = np.full((h, w, 3), rng.integers(0, 200), np.uint8)
+            img.reshape(-1, 3)[rng.integers(0, h * w, max(1, h * w // 40))] = rng.integers(0, 256, 3)
+        elif kind == 6:
+            img = (rng.integers(0, 256, (h, w)) // rng.integers(1, 300)).astype(np.uint8)[..., None]
+            img = np.repeat(img, 3, axis=2)
+        else:
+            img = rng.integers(0, 256, (h, w, 3)).astype(np.uint8)
+        frames.append(img)
+    verdicts = [(frame_problem(f) or "ok").split(":")[0] for f in frames]
+    assert verdicts == [_verdict_by_definition(f) for f in frames]
+    assert {"blank", "saturated", "near-constant", "degenerate", "mostly one colour",
+            "ok"} <= set(verdicts)
 
 
 def test_thresholds_are_sane():
