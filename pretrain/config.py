@@ -22,6 +22,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations
 CENTERINGS = ("center", "sinkhorn")   # pretrain.loss.DINOLoss's teacher targets
 PHOTOMETRIC_PLACES = ("loader", "device")  # where the colour augmentations run
+CPU_PRECISIONS = ("fp32", "bf16", "auto")  # run.cpu_precision (pretrain.runtime)
 
 DEFAULTS: dict[str, Any] = {
     "model": {
@@ -101,10 +102,14 @@ DEFAULTS: dict[str, Any] = {
         # cuda: a GPU recipe, refused without a GPU (--allow-cpu runs it anyway); cpu; auto:
         # either. The defaults are the paper's ViT-S/16 recipe (batch 512), so: cuda.
         "device": "cuda",
-        "bf16": True,                   # autocast on CUDA only
+        "bf16": True,                   # bf16 autocast on CUDA
+        # a CPU step's precision: fp32 (dino's), bf16 (autocast), or auto: bf16 where the CPU
+        # has AMX bf16 units (1.75x the fp32 step for tiny-cpu's network), else fp32
+        "cpu_precision": "fp32",
         "checkpoint_every": 1000,
         "log_every": 10,
-        "threads": 0,                   # torch CPU threads (0: torch's default)
+        "threads": 0,                   # torch CPU threads; 0: the cores idle at the start
+                                        # (affinity less load average), shared by the node's ranks
         # torch.compile backend for both backbones ("" = eager, dino's; "inductor" on GPUs)
         "compile": "",
     },
@@ -260,6 +265,9 @@ def validate(cfg: dict) -> None:
         (cfg["augment"]["photometric"] in PHOTOMETRIC_PLACES,
          f"augment.photometric must be {' or '.join(PHOTOMETRIC_PLACES)}"),
         (cfg["loss"]["centering"] in CENTERINGS, f"loss.centering must be {' or '.join(CENTERINGS)}"),
+        (cfg["run"]["cpu_precision"] in CPU_PRECISIONS,
+         f"run.cpu_precision must be {', '.join(CPU_PRECISIONS[:-1])} or {CPU_PRECISIONS[-1]}"),
+        (cfg["run"]["threads"] >= 0, "run.threads must be >= 0 (0: the cores idle at the start)"),
         (cfg["loss"]["koleo_weight"] >= 0, "loss.koleo_weight must be >= 0 (0 turns KoLeo off)"),
     ]
     for lo, hi in (cfg["crops"]["global_scale"], cfg["crops"]["local_scale"]):

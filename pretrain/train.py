@@ -9,7 +9,6 @@ Rerunning the same command in the same run directory resumes from its checkpoint
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -41,6 +40,13 @@ from procmem.pretrain.loss import DINOLoss, KoLeoLoss
 from procmem.pretrain.metrics import MetricsLog
 from procmem.pretrain.model import build_student_teacher
 from procmem.pretrain.photometric import BatchPhotometric
+from procmem.pretrain.runtime import (
+    autocast,
+    choose_threads,
+    compile_backbones,
+    cpu_bf16_wanted,
+    unfuse_attention,
+)
 from procmem.pretrain.schedules import Schedules
 from procmem.pretrain.update import (
     apply_schedule,
@@ -129,18 +135,6 @@ def resumable_under(out_dir: str | Path, cfg: dict, data_spec: str) -> bool:
     return True
 
 
-def compile_backbones(backend: str, *nets: torch.nn.Module) -> None:
-    """torch.compile each net's backbone in place (state_dict keys unchanged), with `backend`."""
-    import torch._dynamo
-
-    known = torch._dynamo.list_backends(exclude_tags=())
-    if backend not in known:
-        raise TrainingError(f"run.compile={backend!r} is not a torch.compile backend; use "
-                            f"inductor (GPUs), or '' to run eager (known: {', '.join(known)})")
-    for net in nets:
-        net.backbone.compile(backend=backend)
-
-
 def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -158,8 +152,8 @@ class Trainer:
         self.progress = progress
         self.tensorboard = tensorboard
         self.dist = setup_distributed(cfg["run"]["device"])
-        if cfg["run"]["threads"] > 0:
-            torch.set_num_threads(cfg["run"]["threads"])
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        torch.set_num_threads(choose_threads(cfg["run"]["threads"], local_world))
         if self.dist.is_main and self.out.is_dir():
             sweep_temporaries(self.out)  # half-written checkpoints of a killed run (128 MB each)
         state = load_checkpoint(self.ckpt_path) if self.ckpt_path.exists() else None
@@ -187,8 +181,11 @@ class Trainer:
         self.student, self.teacher = build_student_teacher(cfg)
         self.student.to(self.dist.device)
         self.teacher.to(self.dist.device)
-        if cfg["run"]["compile"]:
-            compile_backbones(cfg["run"]["compile"], self.student, self.teacher)
+        self.cpu_bf16 = self.dist.device.type == "cpu" and cpu_bf16_wanted(cfg["run"]["cpu_precision"])
+        if self.cpu_bf16:
+            unfuse_attention(self.student, self.teacher)
+        self.compiled = bool(cfg["run"]["compile"]) and compile_backbones(
+            cfg["run"]["compile"], self.dist.device, self.student, self.teacher)
         ncrops = 2 + cfg["crops"]["local_number"]
         lo = cfg["loss"]
         self.loss = DINOLoss(cfg["model"]["out_dim"], ncrops, lo["student_temp"],
@@ -250,10 +247,15 @@ class Trainer:
             plot_curves(self.out)
 
     def autocast(self):
-        """bf16 autocast on CUDA when run.bf16 (the paper's fp16 + scaler, without the scaler)."""
-        if self.dist.device.type == "cuda" and self.cfg["run"]["bf16"]:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """bf16 autocast on CUDA when run.bf16, on CPU when run.cpu_precision is active here."""
+        return autocast(self.dist.device, self.cfg["run"]["bf16"], self.cpu_bf16)
+
+    def execution(self) -> dict:
+        """How this process runs the step (threads, precision, compile): saved in run.json."""
+        precision = "bf16" if (self.cpu_bf16 or (self.dist.device.type == "cuda"
+                                                 and self.cfg["run"]["bf16"])) else "fp32"
+        return {"device": str(self.dist.device), "threads": torch.get_num_threads(),
+                "precision": precision, "compiled": self.cfg["run"]["compile"] if self.compiled else ""}
 
     def train_step(self, crops: list[torch.Tensor]) -> tuple[float, dict]:
         """One DINO update on a multi-crop batch (uint8 tensors, one per crop size)."""
@@ -306,7 +308,8 @@ class Trainer:
             atomic_write_text(self.out / "config.yaml", config_mod.dump(cfg))
             atomic_write_json(self.out / RUN_INFO_NAME, {
                 "data": self.data_spec, "provenance": self.provenance,
-                "world_size": self.dist.world, "procmem_version": procmem.__version__})
+                "world_size": self.dist.world, "execution": self.execution(),
+                "procmem_version": procmem.__version__})
         if self.step >= self.total:
             return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None,
                     "rank": self.dist.rank}
