@@ -24,14 +24,18 @@ import torch
 from procmem.generators import processes as pr
 from procmem.generators import torch_kmeans as tk
 
-TOLERANCE = {"max_level": 1, "min_share": 0.995}
-"""How close `compose` comes to processes.make_images for the same pool and rng: per image,
-at least `min_share` of the pixel values within `max_level` uint8 levels. Not exact because
-float sums run in another order (torch's matmul, cumsum and reductions against numpy's): a
-centre can move in its last bits, a pixel on a near-tie of the 2-means takes the other label
-(its 5x5 neighbourhood in the blurred mask then differs by up to 9/81 of |s2 - s3|), a K-means++
-candidate or a stopping iteration can come out the other way, and a Dirichlet mix lands on
-the other side of a .5 rounding. Measured on real renders in tests/generators/test_torch_compose.py."""
+TOLERANCE = {"max_level": 1, "min_share": 0.98, "max_swapped": 0.1}
+"""How close `compose` comes to processes.make_images for the same pool and rng: per KML
+image (or mixup part), at least `min_share` of the values within `max_level` uint8 levels of
+numpy's, or, for at most `max_swapped` of them, of numpy's image with s1's two clusters in
+the other order. Not exact because float sums run in another order (torch's matmul, cumsum
+and reductions against numpy's): a centre moves in its last bits, so a pixel on a near-tie
+of the 2-means takes the other label (its 5x5 neighbourhood in the blurred mask then moves
+by up to 9/81 of |s2 - s3|) and a Dirichlet mix lands on the other side of a .5; and when
+two of the n_init seedings reach the same partition with the labels in the other order,
+their sample inertias differ by rounding only (~1e-7), so which one is kept is a coin toss
+both ways (~4% of images on real renders): the texture that fills cluster 0 is then the other
+one, an image as likely as numpy's. Measured in tests/generators/test_torch_compose.py."""
 
 
 class DevicePathError(pr.ProcessError):
@@ -115,18 +119,20 @@ def _box_sum3(m: torch.Tensor) -> torch.Tensor:
     return r[:, :, :-2] + r[:, :, 1:-1] + r[:, :, 2:]
 
 
-def _kml(pool: torch.Tensor, p: Plan) -> torch.Tensor:
-    """KML images uint8 [len(s1), H, W, 3] (compose.kml_masks + KMLMasks.image)."""
+def kml_images(pool: torch.Tensor, p: Plan) -> tuple[torch.Tensor, torch.Tensor]:
+    """KML images uint8 [len(s1), H, W, 3] (compose.kml_masks + KMLMasks.image) and their
+    K-means centres [len(s1), K, 3] (colours in 0..1)."""
     opts, k = p.options, p.options.k
     n, h, w = len(p.s1), pool.shape[1], pool.shape[2]
     dev = pool.device
     s1_all = torch.as_tensor(p.s1, device=dev)
     tex_all = torch.as_tensor(p.textures, device=dev)
     out = torch.empty((n, h, w, 3), dtype=torch.uint8, device=dev)
+    all_centers = torch.empty((n, k, 3), dtype=torch.float32, device=dev)
     for chunk, start in enumerate(range(0, n, pr.BATCH)):
         rows = slice(start, start + pr.BATCH)
         s1 = pool[s1_all[rows]].reshape(-1, h * w, 3)
-        centers = tk.fit(s1, k, p.draws[chunk], iters=opts.kmeans_iters)
+        centers = all_centers[rows] = tk.fit(s1, k, p.draws[chunk], iters=opts.kmeans_iters)
         labels = tk.assign(s1, centers).reshape(-1, h, w)
         onehot = labels[..., None] == torch.arange(k - 1, dtype=torch.uint8, device=dev)
         box = _box_sum3(_box_sum3(onehot.to(torch.int16)))  # 0..81, exact
@@ -142,7 +148,7 @@ def _kml(pool: torch.Tensor, p: Plan) -> torch.Tensor:
         for c in range(1, k):
             acc += soft[..., c, None] * tex[:, c]
         out[rows] = (acc + 0.5).to(torch.uint8)
-    return out
+    return out, all_centers
 
 
 def mean_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -160,9 +166,9 @@ def compose(pool: torch.Tensor, p: Plan) -> torch.Tensor:
     if p.process == "shaders":
         return pool[: p.count].clone()
     if p.process == "kml":
-        return _kml(pool, p)
+        return kml_images(pool, p)[0]
     if p.process == "kml-mixup":
-        kml = _kml(pool, p)
+        kml = kml_images(pool, p)[0]
         return mean_uint8(kml[torch.as_tensor(p.parts, device=pool.device)])
     if p.process == "shaders-mixup":
         out = torch.empty((p.count,) + tuple(pool.shape[1:]), dtype=torch.uint8, device=pool.device)
