@@ -8,8 +8,9 @@ antialiased bicubic resize of a box is separable, out = Wy @ box @ Wx^T, with PI
 weights; the crop offset and the box size go into the two weight matrices, so one batched
 matmul pair per view makes that view of every image. The weights are the fixed-point ones of
 torch's uint8 kernel (which the tensor backend runs on the CPU) and each pass rounds as it
-does, in float64, where those integer sums are exact: the crops are the tensor backend's. Colour is then pretrain.photometric's (`augment.photometric=
-device`), as for the loader's geometry-only crops (Caron et al. 2021, App. D).
+does, in float64, where those integer sums are exact: the crops are the tensor backend's.
+Colour is then pretrain.photometric's (`augment.photometric=device`), as for the loader's
+geometry-only crops (Caron et al. 2021, App. D).
 """
 
 from __future__ import annotations
