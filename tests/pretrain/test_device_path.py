@@ -9,7 +9,7 @@ import torch
 
 from procmem.pretrain.augment import MultiCrop, collate_crops
 from procmem.pretrain.config import ConfigError, load_config
-from procmem.pretrain.data import DataError, make_loader, shard_dataset
+from procmem.pretrain.data import DataError, make_loader, stream_dataset
 from procmem.pretrain.device_crops import TOLERANCE_LEVELS, BoxDrawer, crop, view_sizes
 from procmem.pretrain.train import pretrain
 from tests.pretrain.tinydata import TINY_OVERRIDES, synthetic_image
@@ -56,18 +56,15 @@ def test_device_batches_are_crop_groups_of_the_batch_size():
 
 def test_loader_path_is_the_workers_own_batches(tiny_shards, tiny_cfg):
     """process_on=loader (the default) is the DataLoader it was: the same batches, in order."""
-    import random
-
-    assert tiny_cfg["data"]["process_on"] == "loader"
-    tiny_cfg = {**tiny_cfg, "data": {**tiny_cfg["data"], "shuffle_buffer": 1}}  # no buffer shuffle
-    random.seed(3)
-    torch.manual_seed(3)
-    ours = [b for _, b in zip(range(2), make_loader(str(tiny_shards), tiny_cfg, 4))]
-    random.seed(3)
-    torch.manual_seed(3)
-    plain = torch.utils.data.DataLoader(shard_dataset(str(tiny_shards), tiny_cfg, 4), batch_size=None)
-    theirs = [b for _, b in zip(range(2), plain)]
+    cfg = load_config(None, TINY_OVERRIDES + ["data.stream_res=32", "data.stream_pool=4"])
+    assert cfg["data"]["process_on"] == "loader"
     assert isinstance(make_loader(str(tiny_shards), tiny_cfg, 4), torch.utils.data.DataLoader)
+    torch.manual_seed(3)
+    ours = [b for _, b in zip(range(2), make_loader("stream:kml", cfg, 4))]
+    torch.manual_seed(3)
+    plain = torch.utils.data.DataLoader(stream_dataset("kml", cfg, 4, cfg["run"]["seed"]),
+                                        batch_size=None)
+    theirs = [b for _, b in zip(range(2), plain)]
     for a, b in zip(ours, theirs):
         assert all(torch.equal(x, y) for x, y in zip(a, b))
 
