@@ -178,7 +178,7 @@ def foreign_provenance(urls: list[str]) -> dict:
 
 def check_process_on(spec: str, cfg: dict) -> None:
     """data.process_on=device composes rendered frames: a DataError unless --data is a stream."""
-    if cfg["data"]["process_on"] == "device" and not str(spec).startswith("stream:"):
+    if cfg.get("data", {}).get("process_on") == "device" and not str(spec).startswith("stream:"):
         raise DataError(f"--data {spec}: data.process_on=device composes frames rendered by the "
                         "loader on the training device, and shards on disk hold finished images, "
                         "not frames: use --data stream:<process> with it, or data.process_on=loader "
