@@ -18,6 +18,12 @@ when a transform is given), metadata the sample JSON dict of contract 3 plus `st
 (rank, worker, pool, index). The metadata holds None and lists of varying length, which
 torch's default collate refuses: give a DataLoader `collate_fn=collate` (images stacked,
 metadata a list of dicts), or `with_metadata=False` to get the image alone.
+
+With `plans=True` (the device data path, `data.process_on=device`) a worker only renders
+and draws: it yields one item per pool, `{"pool": uint8 tensor [P, res, res, 3], "plan":
+generators.torch_compose.Plan}` (or `transform(item)`), the plan holding every draw the
+process would make from the pool's rng; `torch_compose.compose(pool, plan)` on the training
+device makes the pool's images (the loader path's images, within torch_compose.TOLERANCE).
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ class ProceduralStream(_torch_dataset_base()):
                  frames_per_program: int = 8, options: ProcessOptions = ProcessOptions(),
                  num_images: int | None = None, transform: Callable | None = None,
                  with_metadata: bool = True, watchdog: bool = True,
-                 rank: int | None = None, world_size: int | None = None):
+                 rank: int | None = None, world_size: int | None = None, plans: bool = False):
         super().__init__()
         from procmem.generators.frames import default_programs
 
@@ -78,6 +84,11 @@ class ProceduralStream(_torch_dataset_base()):
         self.watchdog = watchdog
         self.rank = rank
         self.world_size = world_size
+        self.plans = plans
+        if plans:
+            from procmem.generators.torch_compose import check
+
+            check(process, options, res)
         self.timing = Timing()
         self._renderer = None
 
@@ -110,6 +121,11 @@ class ProceduralStream(_torch_dataset_base()):
         while quota is None or made < quota:
             count = self.pool_size if quota is None else min(self.pool_size, quota - made)
             ss = np.random.SeedSequence([self.seed, STREAM_TAG, rank, worker, pool])
+            if self.plans:
+                yield self._plan_item(ss, count)
+                made += count
+                pool += 1
+                continue
             images, metas = make_samples(self.config, ss, count, self.renderer(), self.timing)
             for j, (img, meta) in enumerate(zip(images, metas)):
                 meta["stream"] = {"rank": rank, "worker": worker, "pool": pool, "index": j}
@@ -117,6 +133,23 @@ class ProceduralStream(_torch_dataset_base()):
                 yield (out, meta) if self.with_metadata else out
             made += count
             pool += 1
+
+    def _plan_item(self, ss: np.random.SeedSequence, count: int):
+        """One pool rendered and its process's draws (the device data path's item)."""
+        import torch
+
+        from procmem.generators.samples import draw_pool
+        from procmem.generators.torch_compose import plan
+
+        cfg = self.config
+        draw = draw_pool(cfg, ss, count, self.renderer())
+        item = {"pool": torch.from_numpy(draw.pool),
+                "plan": plan(cfg.process, len(draw.pool), count, cfg.res,
+                             np.random.default_rng(draw.process_seed), cfg.options)}
+        self.timing.images += count
+        self.timing.render += draw.stats.render_s
+        self.timing.pool.add(draw.stats)
+        return self.transform(item) if self.transform is not None else item
 
     def __getstate__(self):
         state = dict(self.__dict__)

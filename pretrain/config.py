@@ -22,6 +22,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations
 CENTERINGS = ("center", "sinkhorn")   # pretrain.loss.DINOLoss's teacher targets
 PHOTOMETRIC_PLACES = ("loader", "device")  # where the colour augmentations run
+PROCESS_PLACES = ("loader", "device")  # data.process_on: where a stream's images are composed
 CPU_PRECISIONS = ("fp32", "bf16", "auto")  # run.cpu_precision (pretrain.runtime)
 
 DEFAULTS: dict[str, Any] = {
@@ -96,6 +97,10 @@ DEFAULTS: dict[str, Any] = {
         # a frame pool of this many frames per draw (KML textures come from the pool)
         "stream_res": 256,
         "stream_pool": 256,
+        # stream only: loader (the workers compose and crop, the papers' numpy path) or device
+        # (workers render and draw; K-means, compositing, mixup and crops run batched on the
+        # training device: pretrain.device_data; needs augment.photometric=device)
+        "process_on": "loader",
     },
     "run": {
         "seed": 0,
@@ -270,6 +275,12 @@ def validate(cfg: dict) -> None:
         (cfg["run"]["threads"] >= 0, "run.threads must be >= 0 (0: the cores idle at the start)"),
         (cfg["loss"]["koleo_weight"] >= 0, "loss.koleo_weight must be >= 0 (0 turns KoLeo off)"),
     ]
+    if cfg["data"]["process_on"] not in PROCESS_PLACES:
+        checks.append((False, f"data.process_on={cfg['data']['process_on']!r} must be "
+                              f"{' or '.join(PROCESS_PLACES)}"))
+    checks.append((cfg["data"]["process_on"] != "device" or cfg["augment"]["photometric"] == "device",
+                   "data.process_on=device makes the crops on the training device, where the "
+                   "colour augmentations follow them: add augment.photometric=device"))
     for lo, hi in (cfg["crops"]["global_scale"], cfg["crops"]["local_scale"]):
         checks.append((0 < lo <= hi <= 1, "crop scales must satisfy 0 < min <= max <= 1"))
     for ok, msg in checks:

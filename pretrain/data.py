@@ -10,7 +10,9 @@ come the same way from a folder of tars without a manifest, a brace pattern
 provenance says the data was not made by procmem, so the compartment audit cannot pass it.
 A corrupt shard or sample is reported as a warning and skipped; `data.max_bad_samples` of
 them in a row (every sample bad, say) stop the run with an error naming the data.
-`--data stream:<process>` renders the same processes on the fly (generators.stream).
+`--data stream:<process>` renders the same processes on the fly (generators.stream); with
+`data.process_on=device` its workers only render and draw, and the training device composes
+and crops (pretrain.device_data).
 """
 
 from __future__ import annotations
@@ -174,9 +176,19 @@ def foreign_provenance(urls: list[str]) -> dict:
             "bytes": sum(s.st_size for s in stats), "sha256": sha256_bytes("".join(lines).encode())}
 
 
+def check_process_on(spec: str, cfg: dict) -> None:
+    """data.process_on=device composes rendered frames: a DataError unless --data is a stream."""
+    if cfg.get("data", {}).get("process_on") == "device" and not str(spec).startswith("stream:"):
+        raise DataError(f"--data {spec}: data.process_on=device composes frames rendered by the "
+                        "loader on the training device, and shards on disk hold finished images, "
+                        "not frames: use --data stream:<process> with it, or data.process_on=loader "
+                        "(the default) with these shards")
+
+
 def data_provenance(spec: str, cfg: dict) -> dict:
     """What the encoder learned from: the shard manifest's sha256, your shards' files and their
     sha256, or the stream's settings."""
+    check_process_on(spec, cfg)
     if spec.startswith("stream:"):
         d = cfg["data"]
         return {"kind": "stream", "process": spec.split(":", 1)[1], "res": d["stream_res"],
@@ -258,15 +270,31 @@ def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
 
 
 def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = False,
-                start_step: int = 0):
-    """A DataLoader over `spec` (shards or stream:<process>); batching happens in workers."""
+                start_step: int = 0, device: torch.device | str = "cpu"):
+    """A DataLoader over `spec` (shards or stream:<process>); batching happens in workers.
+    With data.process_on=device, an iterable of crop batches made on `device` from the
+    workers' pools (pretrain.device_data.DeviceBatches)."""
+    check_process_on(spec, cfg)
+    on_device = cfg["data"]["process_on"] == "device"
     if spec.startswith("stream:"):
         seed = cfg["run"]["seed"] + 7919 * start_step
-        ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank, seed)
+        if on_device:
+            from procmem.pretrain.device_data import device_stream
+
+            ds = device_stream(spec.split(":", 1)[1], cfg, seed)
+        else:
+            ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank, seed)
     else:
         ds = shard_dataset(spec, cfg, batch_per_rank)
     workers = cfg["data"]["workers"]
     extra = dict(prefetch_factor=cfg["data"]["prefetch_factor"], persistent_workers=True) \
         if workers > 0 else {}
-    return torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
-                                       pin_memory=pin_memory, **extra)
+    if on_device and workers > 0:
+        extra["multiprocessing_context"] = "spawn"  # a forked worker hangs in Mesa after a render
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
+                                         pin_memory=pin_memory, **extra)
+    if on_device:
+        from procmem.pretrain.device_data import DeviceBatches
+
+        return DeviceBatches(loader, cfg, batch_per_rank, device)
+    return loader

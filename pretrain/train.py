@@ -314,8 +314,8 @@ class Trainer:
             return {"step": self.step, "resumed_from": self.resumed_from, "final_loss": None,
                     "rank": self.dist.rank}
         log = self.log = MetricsLog(self.out, self.step, tensorboard=self.tensorboard) if main else None
-        loader = make_loader(self.data_spec, cfg, self.batch,
-                             pin_memory=self.dist.device.type == "cuda", start_step=self.step)
+        loader = make_loader(self.data_spec, cfg, self.batch, pin_memory=self.dist.device.type == "cuda",
+                             start_step=self.step, device=self.dist.device)
         bar = progress(total=self.total, initial=self.step, disable=not (main and self.progress),
                        desc="DINO", unit="step", log=self.out / "train.log" if main else None)
         every_ckpt, every_log = cfg["run"]["checkpoint_every"], cfg["run"]["log_every"]
