@@ -90,23 +90,33 @@ def plan(process: str, pool_size: int, count: int, res: int, rng: np.random.Gene
         raise pr.ProcessError(f"process {process}: pool of {pool_size} frames is too small for "
                               f"{count} images (needs {need})")
     p = Plan(process, count, opts)
-    m = proc.mix(opts)
-    if process == "kml":
-        _kml_plan(p, pool_size, count, res, rng)
-    elif process == "kml-mixup":
-        _kml_plan(p, pool_size, pool_size, res, rng)
-        parts = np.empty((count, m), np.int64)
-        for i in range(count):  # as KMLMixup.make: partners differ from i
-            others = rng.choice(pool_size - 1, m - 1, replace=False)
-            parts[i] = [i] + [int(o + (o >= i)) for o in others]
-        p.parts = parts
-    elif process == "shaders-mixup":
-        p.frames = np.empty((count, m), np.int64)
-        p.weights = np.empty((count, m), np.float32)
-        for i in range(count):  # as ShadersMixup.make
-            p.frames[i] = rng.choice(pool_size, m, replace=False)
-            p.weights[i] = rng.dirichlet(np.full(m, opts.alpha))
+    _device_steps(process)[0](p, pool_size, count, res, rng, proc.mix(opts))
     return p
+
+
+def _plan_shaders(p: Plan, pool_size: int, count: int, res: int, rng, m: int) -> None:
+    """Shaders.make draws nothing: the pool's first `count` frames are the images."""
+
+
+def _plan_kml(p: Plan, pool_size: int, count: int, res: int, rng, m: int) -> None:
+    _kml_plan(p, pool_size, count, res, rng)
+
+
+def _plan_kml_mixup(p: Plan, pool_size: int, count: int, res: int, rng, m: int) -> None:
+    _kml_plan(p, pool_size, pool_size, res, rng)
+    parts = np.empty((count, m), np.int64)
+    for i in range(count):  # as KMLMixup.make: partners differ from i
+        others = rng.choice(pool_size - 1, m - 1, replace=False)
+        parts[i] = [i] + [int(o + (o >= i)) for o in others]
+    p.parts = parts
+
+
+def _plan_shaders_mixup(p: Plan, pool_size: int, count: int, res: int, rng, m: int) -> None:
+    p.frames = np.empty((count, m), np.int64)
+    p.weights = np.empty((count, m), np.float32)
+    for i in range(count):  # as ShadersMixup.make
+        p.frames[i] = rng.choice(pool_size, m, replace=False)
+        p.weights[i] = rng.dirichlet(np.full(m, p.options.alpha))
 
 
 def _box_sum3(m: torch.Tensor) -> torch.Tensor:
@@ -163,22 +173,45 @@ def mean_uint8(images: torch.Tensor) -> torch.Tensor:
 def compose(pool: torch.Tensor, p: Plan) -> torch.Tensor:
     """The plan's images, uint8 [count, H, W, 3], from the pool (uint8 [P, H, W, 3]) on its
     device: processes.make_images's images within TOLERANCE."""
-    if p.process == "shaders":
-        return pool[: p.count].clone()
-    if p.process == "kml":
-        return kml_images(pool, p)[0]
-    if p.process == "kml-mixup":
-        kml = kml_images(pool, p)[0]
-        return mean_uint8(kml[torch.as_tensor(p.parts, device=pool.device)])
-    if p.process == "shaders-mixup":
-        out = torch.empty((p.count,) + tuple(pool.shape[1:]), dtype=torch.uint8, device=pool.device)
-        frames = torch.as_tensor(p.frames, device=pool.device)
-        weights = torch.as_tensor(p.weights, device=pool.device)
-        for start in range(0, p.count, pr.BATCH):
-            rows = slice(start, start + pr.BATCH)
-            f = pool[frames[rows]].float()  # [b, M, H, W, 3]
-            mixed = (weights[rows, :, None, None, None] * f).sum(1)  # compose.mixup
-            out[rows] = (mixed + 0.5).to(torch.uint8)  # compose.to_uint8
-        return out
-    raise DevicePathError(f"process {p.process!r} has no device composition; "
-                          f"choose one of {', '.join(pr.PROCESSES)}")
+    return _device_steps(p.process)[1](pool, p)
+
+
+def _compose_shaders(pool: torch.Tensor, p: Plan) -> torch.Tensor:
+    return pool[: p.count].clone()
+
+
+def _compose_kml(pool: torch.Tensor, p: Plan) -> torch.Tensor:
+    return kml_images(pool, p)[0]
+
+
+def _compose_kml_mixup(pool: torch.Tensor, p: Plan) -> torch.Tensor:
+    kml = kml_images(pool, p)[0]
+    return mean_uint8(kml[torch.as_tensor(p.parts, device=pool.device)])
+
+
+def _compose_shaders_mixup(pool: torch.Tensor, p: Plan) -> torch.Tensor:
+    out = torch.empty((p.count,) + tuple(pool.shape[1:]), dtype=torch.uint8, device=pool.device)
+    frames = torch.as_tensor(p.frames, device=pool.device)
+    weights = torch.as_tensor(p.weights, device=pool.device)
+    for start in range(0, p.count, pr.BATCH):
+        rows = slice(start, start + pr.BATCH)
+        f = pool[frames[rows]].float()  # [b, M, H, W, 3]
+        mixed = (weights[rows, :, None, None, None] * f).sum(1)  # compose.mixup
+        out[rows] = (mixed + 0.5).to(torch.uint8)  # compose.to_uint8
+    return out
+
+
+# The device path of each process of generators.processes.PROCESSES: (its draws, its pixels).
+DEVICE_STEPS = {
+    "shaders": (_plan_shaders, _compose_shaders),
+    "kml": (_plan_kml, _compose_kml),
+    "kml-mixup": (_plan_kml_mixup, _compose_kml_mixup),
+    "shaders-mixup": (_plan_shaders_mixup, _compose_shaders_mixup),
+}
+
+
+def _device_steps(process: str):
+    if process not in DEVICE_STEPS:
+        raise DevicePathError(f"process {process!r} has no device composition; use "
+                              f"data.process_on=loader, or one of {', '.join(DEVICE_STEPS)}")
+    return DEVICE_STEPS[process]

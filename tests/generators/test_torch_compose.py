@@ -108,3 +108,10 @@ def test_a_fixed_lloyd_budget_on_a_sample_gives_numpys_images(pool):
 def test_a_lower_mask_resolution_is_refused_with_the_fix():
     with pytest.raises(tc.DevicePathError, match="mask_res unset or use data.process_on=loader"):
         tc.plan("kml", 8, 8, RES, np.random.default_rng(0), pr.ProcessOptions(mask_res=16))
+
+
+def test_every_process_has_a_device_path():
+    assert set(tc.DEVICE_STEPS) == set(pr.PROCESSES)
+    with pytest.raises(tc.DevicePathError, match="no device composition; use data.process_on=loader"):
+        tc.compose(torch.zeros((4, 16, 16, 3), dtype=torch.uint8), tc.Plan("nope", 4, pr.ProcessOptions()))
+    assert tc.plan("shaders", 4, 4, 16, np.random.default_rng(0)).count == 4
