@@ -63,12 +63,15 @@ class ProceduralStream(_torch_dataset_base()):
                  frames_per_program: int = 8, options: ProcessOptions = ProcessOptions(),
                  num_images: int | None = None, transform: Callable | None = None,
                  with_metadata: bool = True, watchdog: bool = True,
-                 rank: int | None = None, world_size: int | None = None, plans: bool = False):
+                 rank: int | None = None, world_size: int | None = None, plans: bool = False,
+                 user_programs: tuple = ()):
         super().__init__()
         from procmem.generators.frames import default_programs
 
         self.config = SampleConfig(process=process, res=res,
-                                   programs=programs or default_programs(),
+                                   programs=programs or ({"user": 1.0} if user_programs
+                                                         else default_programs()),
+                                   user_programs=tuple(user_programs),
                                    frames_per_program=frames_per_program,
                                    options=options).check()
         if pool_size < 1:

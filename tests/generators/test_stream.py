@@ -56,6 +56,22 @@ def test_ranks_draw_different_images(renderer):
     assert ia[0][1]["stream"]["rank"] == 0 and ib[0][1]["stream"]["rank"] == 1
 
 
+def test_a_stream_of_your_own_programs(renderer, user_glsl):
+    """ProceduralStream(user_programs=...) renders the user's files as user/<name>, alone by
+    default or mixed with the library by weight, as `generate --programs` does."""
+    from procmem.shaders import user
+
+    mine = user.load([user_glsl])
+    s = stream(process="shaders", programs=None, user_programs=mine, num_images=4)
+    s._renderer = renderer
+    got = list(s)
+    assert len(got) == 4 and {m["sources"][0]["program"] for _, m in got} <= {"user/stripes", "user/waves"}
+    mixed = stream(process="shaders", programs={"library": 1.0, "user": 1.0}, user_programs=mine,
+                   num_images=6)
+    mixed._renderer = renderer
+    assert {m["sources"][0]["program"].split("/")[0] for _, m in mixed} <= {"lib", "user"}
+
+
 def test_dataloader_workers_each_own_a_renderer():
     import torch.utils.data
 
