@@ -198,12 +198,12 @@ def read_manifest(directory: str | os.PathLike) -> dict | None:
     if not path.exists():
         return None
     try:
-        m = json.loads(path.read_bytes())
+        m = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as e:
         raise ShardError(f"{path} cannot be read ({e.strerror}); it must be the shard set's "
                          "manifest file: move it away and rerun to rebuild it") from None
     except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
-        raise ShardError(f"{path} is not valid JSON ({e}); remove it and rerun to rebuild it")
+        raise ShardError(f"{path} is not valid JSON ({e}); remove it and rerun to rebuild it") from None
     if m.get("format") != FORMAT:
         raise ShardError(f"{path} is not a procmem shard manifest (format {m.get('format')!r})")
     shards = m.get("shards")
