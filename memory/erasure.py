@@ -101,7 +101,8 @@ class Erasure:
         matched on sha256 prefixes held in RAM (SQLite keeps no index on sha256: it cost more
         than the rest of an add), then compared in full."""
         if self._sha_keys is None:
-            self._sha_keys = self._stored_sha_prefixes()
+            rows = self._conn.execute("SELECT sha256 FROM items ORDER BY id")
+            self._sha_keys = sha_prefixes([r[0] for r in rows])
         near = self._ids[np.isin(self._sha_keys, sha_prefixes(hashes))]
         near = near[~np.isin(near, doomed)]
         wanted = set(hashes)
@@ -114,24 +115,6 @@ class Erasure:
                 f"kept items of the memory at {self.path} hold exactly the vectors of items chosen "
                 f"for removal: {pairs}; their bytes would stay on disk, so nothing was removed: "
                 f"add them to the selection (e.g. --ids) or remove them first")
-
-    def _stored_sha_prefixes(self) -> np.ndarray:
-        """sha_prefixes of every item's sha256, in the order of self._ids. SQLite joins the
-        prefixes and the ids into two strings (2.7x faster than a row per item at 1M items);
-        the ids say which prefix is whose, whatever order SQLite visited the rows in."""
-        if not len(self._ids):
-            return np.empty(0, np.uint64)
-        ids, hexes = self._conn.execute(
-            "SELECT group_concat(id), group_concat(substr(sha256, 1, 16), '') FROM items").fetchone()
-        keys = np.frombuffer(bytes.fromhex(hexes), ">u8").astype(np.uint64)
-        order = np.array(ids.split(","), np.int64)
-        if len(order) != len(self._ids) or len(keys) != len(order):
-            raise MemoryStoreError(f"the items table of the memory at {self.path} changed while "
-                                   f"it was open: open it again")
-        if np.array_equal(order, self._ids):
-            return keys
-        at = np.argsort(order)
-        return keys[at][np.searchsorted(order[at], self._ids)]
 
     def _intact(self, items: list[dict]) -> dict[int, np.ndarray]:
         """{id: vector} of the items whose records still hold their vector (sha256 checked)."""
