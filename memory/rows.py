@@ -3,12 +3,15 @@
 The exact indexes (memory.index: flat, numpy, torch) search these rows directly. The array
 grows by doubling (numpy.empty: untouched capacity costs address space, not memory), so many
 adds copy each row O(1) times, and `reserve` sizes it exactly when the count is known (an open
-builds the index from the slot file). Removal compacts in place, keeping the order.
+builds the index from the slot file). Removal compacts in place, keeping the order: runs of
+kept rows move down over the removed ones.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+SHIFT_MAX = 4096  # removals of up to this many rows move runs down; more take a masked copy
 
 
 class Rows:
@@ -56,10 +59,24 @@ class Rows:
         keep = ~np.isin(self._ids, np.asarray(ids, np.int64))
         gone = len(keep) - int(keep.sum())
         if gone:
-            kept = int(keep.sum())
-            self._buf[:kept] = self.vectors[keep]
+            kept = len(keep) - gone
+            if gone <= SHIFT_MAX:
+                self._shift_down(np.flatnonzero(~keep))
+            else:
+                self._buf[:kept] = self.vectors[keep]
             self._ids, self._order, self.changes = self._ids[keep], None, self.changes + 1
         return gone
+
+    def _shift_down(self, holes: np.ndarray) -> None:
+        """Close the rows at `holes` (sorted positions) by moving each run of kept rows down
+        over them: the rows after the first hole move once, and no copy of all rows is made
+        (a masked copy of 1M x 64 rows took 0.86 s to drop 1,000)."""
+        n, dst = len(self), int(holes[0])
+        for start, stop in zip(holes + 1, np.append(holes[1:], n)):
+            run = int(stop - start)
+            if run:
+                self._buf[dst:dst + run] = self._buf[start:stop]
+                dst += run
 
     def at(self, ids) -> np.ndarray:
         """Row positions of `ids` (all present)."""

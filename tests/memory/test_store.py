@@ -107,6 +107,26 @@ def test_the_flat_index_answers_as_faiss_idmap_over_many_adds_and_removals():
     assert sorted(flat.ids()) == sorted(kept)
 
 
+@pytest.mark.parametrize("shift_max", [0, 4096])
+def test_rows_removal_keeps_the_order_either_way(monkeypatch, shift_max):
+    """memory.rows removes by moving runs down (few removals) or by a masked copy (many):
+    both leave exactly the kept rows and ids, in their order, whatever is removed."""
+    from procmem.memory import rows as rows_mod
+
+    monkeypatch.setattr(rows_mod, "SHIFT_MAX", shift_max)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 6)).astype(np.float32)
+    ids = rng.permutation(2000)[:500].astype(np.int64)
+    r = rows_mod.Rows(6)
+    r.add(ids, x)
+    keep = np.ones(500, bool)
+    for gone in ([ids[0]], [ids[-1]], ids[10:60], ids[rng.choice(500, 150, replace=False)], [], ids):
+        r.remove(gone)
+        keep &= ~np.isin(ids, gone)
+        assert np.array_equal(r.ids, ids[keep]) and np.array_equal(r.vectors, x[keep])
+    assert len(r) == 0
+
+
 def test_ivfpq_recall_against_exact(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2000, 32)).astype(np.float32)
