@@ -72,3 +72,18 @@ def test_a_convnext_trains_exports_and_gives_its_feature_map_as_the_patch_grid(t
     assert enc.embed(images).shape == (3, 320)
     grid = enc.patch_features(images)
     assert grid.shape == (3, 2, 2, 320) and np.isfinite(grid).all()
+
+
+@pytest.mark.parametrize("preset", ["demo-budget", "small-cpu"])
+def test_the_convnet_presets_load_and_their_crops_fit_a_stride_32_network(preset):
+    from procmem.pretrain.config import total_steps
+
+    cfg = load_config(preset)
+    assert cfg["model"]["arch"] == "convnext_atto" and cfg["run"]["device"] == "cpu"
+    assert total_steps(cfg) == {"demo-budget": 650, "small-cpu": 5000}[preset]
+    student, _ = build_student_teacher(cfg)
+    with torch.no_grad():  # the smallest crop still has a cell left after the last downsampling
+        out = student([torch.zeros(2, 3, cfg["crops"]["local_size"], cfg["crops"]["local_size"])])
+    assert out.shape == (2, cfg["model"]["out_dim"])
+    with pytest.raises(RuntimeError):  # 16 px would not: the reason locals are 32 px
+        student([torch.zeros(2, 3, 16, 16)])
