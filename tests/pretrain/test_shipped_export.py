@@ -65,8 +65,13 @@ def test_the_command_remakes_the_shards_and_the_audit_passes_on_them(shipped, tm
     audit = json.loads((tmp_path / "audit" / "compartment.json").read_text())
     assert audit["verdict"] == "pass" and audit["samples"] == 4
     assert audit["rebuilt"]["checked"] == audit["rebuilt"]["exact"] == 1
+    # no --shards: the name hint finds the folder beside the export, checked by its hash ...
+    assert audit_export(root / "enc.json", progress=False)["shard_dir"] == str(shards)
+    # ... and where it names nothing, the error says what to pass and how to remake it
+    (tmp_path / "lone").mkdir()
+    shutil.copy(root / "enc.json", tmp_path / "lone" / "enc.json")
     with pytest.raises(CompartmentError, match=r"--shards DIR \(remake it with: procmem generate"):
-        audit_export(root / "enc.json", progress=False)
+        audit_export(tmp_path / "lone" / "enc.json", progress=False)
 
 
 def test_a_folder_with_other_shards_fails_the_hash_check(shipped, tiny_shards):
