@@ -1,7 +1,10 @@
 """Compartmentalisation audit: prove an encoder learned from programs only, never real images.
 
-From an encoder export's JSON (contract 5) take the shard manifest's sha256 (and the shard
-directory, unless one is given), then check, without trusting anything on the way:
+From an encoder export's JSON (contract 5) take the shard manifest's sha256 and the shard
+folder given with `--shards` (an export names its data by hash and generate command, not by a
+local path; when none is given, an older export's recorded folder, or the folder its name
+hint names beside the export or in the working directory if its manifest has the sha256),
+then check, without trusting anything on the way:
 
 1. the manifest file hashes to the sha256 the export names;
 2. the shard set is intact (generators.shards.verify: every listed tar exists, has its sha256
@@ -308,13 +311,32 @@ def audit_export(export, shard_dir=None, progress: bool = True, rebuild: int = 0
     if prov.get("kind") in NO_SHARDS_KINDS and "manifest_sha256" not in prov:
         return {"verdict": "unverifiable", "export": str(meta_path), "provenance": prov,
                 "reason": _no_shards_reason(prov)}
-    shard_dir = shard_dir or prov.get("dir") or prov.get("path")
+    # an export names its shards by manifest hash and generate command (pretrain.export), an
+    # older one by its local folder; --shards is checked against the hash either way
+    shard_dir = shard_dir or prov.get("dir") or prov.get("path") or _hinted_folder(meta_path, prov)
     if not shard_dir:
-        raise CompartmentError(f"{meta_path} names the manifest sha256 but no directory; "
-                               "pass the shard set with --shards")
+        remake = (prov.get("generate") or {}).get("command")
+        raise CompartmentError(
+            f"{meta_path} names its shards by manifest sha256 {prov['manifest_sha256'][:16]}... "
+            f"and no folder; pass the shard set with --shards DIR"
+            + (f" (remake it with: {remake})" if remake else ""))
     result = audit_shards(shard_dir, prov["manifest_sha256"], progress, rebuild, seed, renderer)
     result["export"] = str(meta_path)
     return result
+
+
+def _hinted_folder(meta_path: Path, prov: dict) -> Path | None:
+    """The folder the export's `dir_name` hint names beside the export or in the working
+    directory, if its manifest has the export's sha256: a hint, never needed (--shards is)."""
+    from procmem.generators.shards import MANIFEST
+
+    name = prov.get("dir_name")
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        return None
+    for d in (meta_path.parent / name, Path.cwd() / name):
+        if (d / MANIFEST).is_file() and sha256_file(d / MANIFEST) == prov["manifest_sha256"]:
+            return d
+    return None
 
 
 def _no_shards_reason(prov: dict) -> str:

@@ -21,6 +21,7 @@ from procmem.core.errors import ProcmemError
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations
 CENTERINGS = ("center", "sinkhorn")   # pretrain.loss.DINOLoss's teacher targets
+OPTIMIZERS = ("adamw", "sgd")         # pretrain.train.make_optimizer
 PHOTOMETRIC_PLACES = ("loader", "device")  # where the colour augmentations run
 PROCESS_PLACES = ("loader", "device")  # data.process_on: where a stream's images are composed
 CPU_PRECISIONS = ("fp32", "bf16", "auto")  # run.cpu_precision (pretrain.runtime)
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "bottleneck_dim": 256,
         "head_layers": 3,
         "norm_last_layer": True,        # weight_g fixed to 1: stabler (dino README)
+        "head_bn": False,               # BatchNorm in the head's MLP (dino --use_bn_in_head)
     },
     "crops": {
         "global_size": 224,
@@ -82,6 +84,9 @@ DEFAULTS: dict[str, Any] = {
         "freeze_last_layer": 1,         # epochs with the head's last layer frozen
         "momentum_teacher": 0.996,
         "momentum_teacher_end": 1.0,
+        # adamw (dino's default, for ViTs) | sgd (momentum 0.9; dino's ResNet-50 recipe uses
+        # it with lr 0.03 per 256 and weight decay 1e-4)
+        "optimizer": "adamw",
     },
     "schedule": {
         "epochs": 100,
@@ -270,6 +275,7 @@ def validate(cfg: dict) -> None:
         (cfg["augment"]["photometric"] in PHOTOMETRIC_PLACES,
          f"augment.photometric must be {' or '.join(PHOTOMETRIC_PLACES)}"),
         (cfg["loss"]["centering"] in CENTERINGS, f"loss.centering must be {' or '.join(CENTERINGS)}"),
+        (cfg["optim"]["optimizer"] in OPTIMIZERS, f"optim.optimizer must be {' or '.join(OPTIMIZERS)}"),
         (cfg["run"]["cpu_precision"] in CPU_PRECISIONS,
          f"run.cpu_precision must be {', '.join(CPU_PRECISIONS[:-1])} or {CPU_PRECISIONS[-1]}"),
         (cfg["run"]["threads"] >= 0, "run.threads must be >= 0 (0: the cores idle at the start)"),

@@ -2,13 +2,17 @@
 
 The teacher (not the student) is exported, as in dino: it is the better network throughout
 training (Caron et al. 2021, Sec. 5.6). The JSON says how to rebuild and feed it and what it
-learned from (the shard manifest's sha256 or the stream process), so the compartment audit
-can check that no real image reached it.
+learned from, so the compartment audit can check that no real image reached it. A procmem
+shard set is named by its manifest's sha256 and the `procmem generate` command (and manifest
+config) that remakes it from seeds, never by a local path: an export can be shipped, and the
+audit is given the regenerated or copied folder with `--shards DIR` (issue 17).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+import warnings
 from pathlib import Path
 
 from procmem.core.atomic import atomic_write_bytes, atomic_write_json
@@ -20,6 +24,64 @@ from procmem.pretrain.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
 class ExportError(ProcmemError):
     """A run directory with nothing exportable in it."""
+
+
+class ShardsGoneWarning(UserWarning):
+    """The run's shard folder is gone or changed: the export names its data by hash only."""
+
+
+# `procmem generate` flags of the process options in a manifest's config (procmem/cli/generate.py)
+OPTION_FLAGS = {"k": "--clusters", "alpha": "--alpha", "mix": "--mix", "mask_res": "--mask-res",
+                "kmeans_iters": "--kmeans-iters", "kmeans_sample": "--kmeans-sample"}
+
+
+def generate_command(config: dict, out: str = "SHARDS") -> str:
+    """The `procmem generate` command line that remakes a shard set from its manifest's config
+    (generators.jobs.GenerateConfig.to_json): shard i is a pure function of (config, i). User
+    programs are in the config itself (their full texts); the command names them USER_PROGRAMS."""
+    args = ["procmem", "generate", "--process", config["process"], "--res", config["res"],
+            "--images", config["num_images"], "--shard-size", config["shard_size"],
+            "--seed", config["seed"], "--format", config["format"], "--quality", config["quality"],
+            "--frames-per-program", config["frames_per_program"]]
+    programs = config["programs"]
+    if isinstance(programs, str):
+        args += ["--programs", programs]
+    else:
+        if "user" in programs:
+            args += ["--programs", "USER_PROGRAMS"]
+        args += ["--program-weights", ",".join(f"{k}={v}" for k, v in programs.items())]
+    for key, flag in OPTION_FLAGS.items():
+        if config["options"].get(key) is not None:
+            args += [flag, config["options"][key]]
+    return shlex.join(str(a) for a in [*args, "--out", out])
+
+
+def shipped_provenance(prov: dict) -> dict:
+    """What the export says it learned from: a procmem shard set by its manifest's sha256, the
+    command and config that remake it, and the folder's name (a hint, never needed); any other
+    kind (stream, your own shards) as the run recorded it."""
+    from procmem.generators.shards import MANIFEST, read_manifest
+
+    if prov.get("kind") != "shards":
+        return prov
+    d = Path(prov["dir"])
+    out = {"kind": "shards", "manifest_sha256": prov["manifest_sha256"], "dir_name": d.name}
+    try:
+        manifest = read_manifest(d) if d.is_dir() else None
+        same = manifest is not None and sha256_file(d / MANIFEST) == prov["manifest_sha256"]
+    except (ProcmemError, OSError):
+        manifest, same = None, False
+    if not same:
+        warnings.warn(f"the run's shard folder {d} is gone or its {MANIFEST} changed: the export "
+                      "names its data by manifest sha256 only, with no command to remake it",
+                      ShardsGoneWarning, stacklevel=2)
+        return {**out, "generate": None}
+    try:
+        command = generate_command(manifest["config"], d.name)
+    except (KeyError, TypeError, AttributeError):
+        command = None  # not written by `procmem generate` (a hand-made set): the config says all
+    return {**out, "generate": {"command": command, "config": manifest["config"],
+                                "procmem_version": manifest["procmem_version"]}}
 
 
 def export_run(run_dir: str | Path, name: str | Path) -> tuple[Path, Path]:
@@ -43,7 +105,7 @@ def export_run(run_dir: str | Path, name: str | Path) -> tuple[Path, Path]:
     meta = {
         **state["encoder"],
         "source": "procmem pretrain",
-        "learned_from": state["provenance"],
+        "learned_from": shipped_provenance(state["provenance"]),
         "shard_manifest_sha256": state["provenance"].get("manifest_sha256"),
         "step": int(state["step"]), "epoch": int(state["epoch"]),
         "training_config": cfg,

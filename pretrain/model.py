@@ -1,9 +1,9 @@
-"""The DINO networks: a timm ViT backbone, the projection head, and the multi-crop wrapper.
+"""The DINO networks: a timm backbone, the projection head, and the multi-crop wrapper.
 
 Caron et al. 2021, Sec. 3.1 and dino's vision_transformer.DINOHead / utils.MultiCropWrapper.
-The backbone is created by name from timm's registry (never pretrained: nothing downloads),
-with `dynamic_img_size=True` so 224 px global and 96 px local crops share one position
-embedding, interpolated.
+The backbone is created by name from timm's registry (never pretrained: nothing downloads):
+a ViT with `dynamic_img_size=True` so 224 px global and 96 px local crops share one position
+embedding, interpolated; a convnet (dino trains ResNets too) as it is, at any input size.
 """
 
 from __future__ import annotations
@@ -19,19 +19,26 @@ class DINOHead(nn.Module):
     """MLP (GELU) -> L2-normalised bottleneck -> weight-normalised linear layer to out_dim.
 
     dino vision_transformer.DINOHead: trunc-normal(0.02) init, weight_g filled with 1 and,
-    when `norm_last_layer`, frozen there, so the last layer's rows stay unit-norm.
+    when `norm_last_layer`, frozen there, so the last layer's rows stay unit-norm. `use_bn`:
+    BatchNorm after each hidden Linear (dino's --use_bn_in_head, off by default there too).
     """
 
     def __init__(self, in_dim: int, out_dim: int, hidden_dim: int = 2048,
-                 bottleneck_dim: int = 256, nlayers: int = 3, norm_last_layer: bool = True):
+                 bottleneck_dim: int = 256, nlayers: int = 3, norm_last_layer: bool = True,
+                 use_bn: bool = False):
         super().__init__()
         nlayers = max(nlayers, 1)
+
+        def hidden(width_in: int) -> list[nn.Module]:
+            bn = [nn.BatchNorm1d(hidden_dim)] if use_bn else []
+            return [nn.Linear(width_in, hidden_dim), *bn, nn.GELU()]
+
         if nlayers == 1:
             self.mlp = nn.Linear(in_dim, bottleneck_dim)
         else:
-            layers: list[nn.Module] = [nn.Linear(in_dim, hidden_dim), nn.GELU()]
+            layers: list[nn.Module] = hidden(in_dim)
             for _ in range(nlayers - 2):
-                layers += [nn.Linear(hidden_dim, hidden_dim), nn.GELU()]
+                layers += hidden(hidden_dim)
             layers.append(nn.Linear(hidden_dim, bottleneck_dim))
             self.mlp = nn.Sequential(*layers)
         self.apply(self._init_weights)
@@ -86,7 +93,8 @@ def build_student_teacher(cfg: dict) -> tuple[MultiCropWrapper, MultiCropWrapper
     teacher_bb = create_backbone(m["arch"], drop_path_rate=0.0, **kw)
     dim = student_bb.num_features
     head_kw = dict(hidden_dim=m["hidden_dim"], bottleneck_dim=m["bottleneck_dim"],
-                   nlayers=m["head_layers"], norm_last_layer=m["norm_last_layer"])
+                   nlayers=m["head_layers"], norm_last_layer=m["norm_last_layer"],
+                   use_bn=m["head_bn"])
     student = MultiCropWrapper(student_bb, DINOHead(dim, m["out_dim"], **head_kw))
     teacher = MultiCropWrapper(teacher_bb, DINOHead(dim, m["out_dim"], **head_kw))
     teacher.load_state_dict(student.state_dict())

@@ -2,8 +2,8 @@
 
 Per step: set lr / weight decay from the schedules, teacher sees the 2 global crops,
 student sees all crops, DINO loss (centre updated), stop at once on a non-finite loss,
-backward, per-parameter clipping, last layer frozen in the first epoch, AdamW step, teacher
-EMA. One process on CPU or one GPU, or DDP under torchrun (NCCL on CUDA, gloo on CPU).
+backward, per-parameter clipping, last layer frozen in the first epoch, AdamW (or SGD) step,
+teacher EMA. One process on CPU or one GPU, or DDP under torchrun (NCCL on CUDA, gloo on CPU).
 Rerunning the same command in the same run directory resumes from its checkpoint.
 """
 
@@ -135,6 +135,15 @@ def resumable_under(out_dir: str | Path, cfg: dict, data_spec: str) -> bool:
     return True
 
 
+def make_optimizer(name: str, groups: list[dict], fused: bool = False) -> torch.optim.Optimizer:
+    """dino's optimisers: AdamW (its default, for ViTs) or SGD with momentum 0.9 (its choice
+    for ResNets); the schedules set lr and weight decay every step. `fused`: torch's fused CUDA
+    AdamW, the same update in one launch per group."""
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=0.0, momentum=0.9)
+    return torch.optim.AdamW(groups, fused=fused)
+
+
 def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -193,9 +202,8 @@ class Trainer:
         self.koleo = KoLeoLoss() if lo["koleo_weight"] > 0 else None
         self.photometric = (BatchPhotometric(cfg, self.batch, cfg["run"]["seed"], self.dist.rank)
                             if cfg["augment"]["photometric"] == "device" else None)
-        # The fused CUDA kernel: the same update as dino's AdamW in one launch per group.
-        self.optimizer = torch.optim.AdamW(param_groups(self.student),
-                                           fused=self.dist.device.type == "cuda")
+        self.optimizer = make_optimizer(cfg["optim"]["optimizer"], param_groups(self.student),
+                                        fused=self.dist.device.type == "cuda")
         self.step = 0
         if state is not None:
             self.student.load_state_dict(state["student"])
@@ -260,6 +268,10 @@ class Trainer:
     def train_step(self, crops: list[torch.Tensor]) -> tuple[float, dict]:
         """One DINO update on a multi-crop batch (uint8 tensors, one per crop size)."""
         cfg, dev = self.cfg, self.dist.device
+        # the online probe's Encoder puts the teacher in eval mode; a BatchNorm teacher left
+        # there would stop updating its statistics for the rest of the run
+        self.student.train()
+        self.teacher.train()
         vals = self.sched.at(self.step)
         apply_schedule(self.optimizer, vals["lr"], vals["wd"])
         mean, std = cfg["augment"]["mean"], cfg["augment"]["std"]
