@@ -229,9 +229,11 @@ def _sample_image(sample: dict):
                      f"has no image (keys {sorted(sample)})")
 
 
-def shard_dataset(spec: str | Path, cfg: dict, batch_per_rank: int):
+def shard_dataset(spec: str | Path, cfg: dict, batch_per_rank: int, seed: int = 0):
     """Resampled WebDataset over the tars `spec` names yielding multi-crop batches (lists of
-    tensors)."""
+    tensors). The shard draws and the shuffle buffer are seeded by `seed` and the rank and
+    worker (WebDataset seeds them from the clock unless told), so the same command gives the
+    same batches; make_loader's seed moves with the resume step."""
     import webdataset as wds
 
     urls = shard_urls(spec)
@@ -239,14 +241,27 @@ def shard_dataset(spec: str | Path, cfg: dict, batch_per_rank: int):
              else f"check that each sample has one image ({', '.join(IMAGE_KEYS)})")
     guard = BadDataGuard(str(spec), cfg["data"]["max_bad_samples"], check)
     return (
-        wds.WebDataset(urls, resampled=True, shardshuffle=False, nodesplitter=wds.split_by_node,
-                       empty_check=False, handler=guard.skip)
-        .shuffle(cfg["data"]["shuffle_buffer"])
-        .decode("pil" if cfg["augment"]["backend"] == "pil" else "torchrgb8",
-                handler=guard.skip)
-        .map(_Augment(cfg, guard), handler=guard.skip)
-        .batched(batch_per_rank, collation_fn=collate_crops, partial=False)
+        wds.DataPipeline(
+            wds.ResampledShards(urls, seed=seed, deterministic=True, empty_check=False),
+            wds.split_by_node,
+            wds.tarfile_to_samples(handler=guard.skip),
+            functools.partial(_seeded_shuffle, bufsize=cfg["data"]["shuffle_buffer"], seed=seed),
+            wds.decode("pil" if cfg["augment"]["backend"] == "pil" else "torchrgb8",
+                       handler=guard.skip),
+            wds.map(_Augment(cfg, guard), handler=guard.skip),
+            wds.batched(batch_per_rank, collation_fn=collate_crops, partial=False),
+        )
     )
+
+
+def _seeded_shuffle(samples, bufsize: int, seed: int):
+    """WebDataset's shuffle buffer with a seed of (seed, rank, worker), made in the worker."""
+    from webdataset import filters, utils
+
+    if bufsize < 1:
+        return samples
+    return filters._shuffle(samples, bufsize, min(100, bufsize),
+                            seed=utils.make_seed(utils.pytorch_worker_seed(), seed))
 
 
 def stream_dataset(process: str, cfg: dict, batch_per_rank: int, seed: int):
@@ -285,7 +300,7 @@ def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = Fa
         else:
             ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank, seed)
     else:
-        ds = shard_dataset(spec, cfg, batch_per_rank)
+        ds = shard_dataset(spec, cfg, batch_per_rank, cfg["run"]["seed"] + 7919 * start_step)
     workers = cfg["data"]["workers"]
     extra = dict(prefetch_factor=cfg["data"]["prefetch_factor"], persistent_workers=True) \
         if workers > 0 else {}

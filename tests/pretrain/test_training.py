@@ -67,6 +67,28 @@ def test_stop_and_rerun_resumes_at_the_same_step_and_schedule_values(tiny_shards
         pretrain(changed, str(tiny_shards), tmp_path / "b", progress=False)
 
 
+def test_the_same_command_trains_on_the_same_batches(tiny_shards, tmp_path):
+    """The shard loader's draws (shards, shuffle buffer, crops) are seeded: the same config
+    gives the same batches and losses; a resumed run (another start step) draws anew."""
+    from procmem.pretrain.data import make_loader
+
+    cfg = load_config(None, TINY_OVERRIDES)
+
+    def first(start_step=0, n=3):
+        torch.manual_seed(0)
+        it = iter(make_loader(str(tiny_shards), cfg, 4, start_step=start_step))
+        return [next(it) for _ in range(n)]
+
+    a, b, c = first(), first(), first(start_step=5)
+    assert all(torch.equal(x, y) for p, q in zip(a, b) for x, y in zip(p, q))
+    assert not all(torch.equal(x, y) for p, q in zip(a, c) for x, y in zip(p, q))
+    once = pretrain(load_config(None, TINY_OVERRIDES + ["schedule.max_steps=3"]), str(tiny_shards),
+                    tmp_path / "a", progress=False)
+    again = pretrain(load_config(None, TINY_OVERRIDES + ["schedule.max_steps=3"]), str(tiny_shards),
+                     tmp_path / "b", progress=False)
+    assert once["final_loss"] == again["final_loss"]
+
+
 def test_non_finite_loss_stops_with_the_step(tiny_shards, tmp_path):
     cfg = load_config(None, TINY_OVERRIDES + ["optim.warmup_epochs=0", "optim.lr=1e30"])
     with pytest.raises(TrainingError, match=r"loss is nan at step \d+ .*lower optim.lr"):
