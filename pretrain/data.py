@@ -291,8 +291,8 @@ def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = Fa
     workers' pools (pretrain.device_data.DeviceBatches)."""
     check_process_on(spec, cfg)
     on_device = cfg["data"]["process_on"] == "device"
+    seed = cfg["run"]["seed"] + 7919 * start_step  # a resumed run draws anew
     if spec.startswith("stream:"):
-        seed = cfg["run"]["seed"] + 7919 * start_step
         if on_device:
             from procmem.pretrain.device_data import device_stream
 
@@ -300,7 +300,7 @@ def make_loader(spec: str, cfg: dict, batch_per_rank: int, pin_memory: bool = Fa
         else:
             ds = stream_dataset(spec.split(":", 1)[1], cfg, batch_per_rank, seed)
     else:
-        ds = shard_dataset(spec, cfg, batch_per_rank, cfg["run"]["seed"] + 7919 * start_step)
+        ds = shard_dataset(spec, cfg, batch_per_rank, seed)
     workers = cfg["data"]["workers"]
     extra = dict(prefetch_factor=cfg["data"]["prefetch_factor"], persistent_workers=True) \
         if workers > 0 else {}
