@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from procmem.core.errors import ProcmemError
+from procmem.encoder.readout import READOUTS  # model.readout
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 AUGMENT_BACKENDS = ("pil", "tensor")  # pretrain.augment.MultiCrop's two implementations
@@ -39,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
         "head_layers": 3,
         "norm_last_layer": True,        # weight_g fixed to 1: stabler (dino README)
         "head_bn": False,               # BatchNorm in the head's MLP (dino --use_bn_in_head)
+        # the exported encoder's vector: cls (the papers') or grid2 (pooled + a 2x2 grid of
+        # the last feature map; procmem.encoder.readout). Changes no training step, only what
+        # the online probe and the export read.
+        "readout": "cls",
     },
     "crops": {
         "global_size": 224,
@@ -278,6 +283,8 @@ def validate(cfg: dict) -> None:
         (cfg["optim"]["optimizer"] in OPTIMIZERS, f"optim.optimizer must be {' or '.join(OPTIMIZERS)}"),
         (cfg["run"]["cpu_precision"] in CPU_PRECISIONS,
          f"run.cpu_precision must be {', '.join(CPU_PRECISIONS[:-1])} or {CPU_PRECISIONS[-1]}"),
+        (cfg["model"]["readout"] in READOUTS,
+         f"model.readout must be {' or '.join(READOUTS)}"),
         (cfg["run"]["threads"] >= 0, "run.threads must be >= 0 (0: the cores idle at the start)"),
         (cfg["loss"]["koleo_weight"] >= 0, "loss.koleo_weight must be >= 0 (0 turns KoLeo off)"),
     ]

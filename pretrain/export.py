@@ -19,6 +19,7 @@ from procmem.core.atomic import atomic_write_bytes, atomic_write_json
 from procmem.core.errors import ProcmemError
 from procmem.core.hashing import sha256_file
 from procmem.encoder.encoder import encoder_files
+from procmem.encoder.readout import check_readout
 from procmem.pretrain.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
 
@@ -84,8 +85,12 @@ def shipped_provenance(prov: dict) -> dict:
                                 "procmem_version": manifest["procmem_version"]}}
 
 
-def export_run(run_dir: str | Path, name: str | Path) -> tuple[Path, Path]:
-    """Write the teacher backbone of `run_dir`'s checkpoint; returns (weights, json) paths."""
+def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None
+               ) -> tuple[Path, Path]:
+    """Write the teacher backbone of `run_dir`'s checkpoint; returns (weights, json) paths.
+
+    `readout` (procmem.encoder.readout) replaces the run's `model.readout`: it changes what the
+    encoder reads from the backbone, not a weight."""
     from safetensors.torch import save
 
     run = Path(run_dir)
@@ -102,8 +107,12 @@ def export_run(run_dir: str | Path, name: str | Path) -> tuple[Path, Path]:
     weights_path, meta_path = encoder_files(name)
     atomic_write_bytes(weights_path, save(weights))
     cfg = state["config"]
+    encoder = {k: v for k, v in state["encoder"].items() if k != "readout"}
+    chosen = readout or state["encoder"].get("readout", "cls")
+    if check_readout(chosen) != "cls":
+        encoder["readout"] = chosen
     meta = {
-        **state["encoder"],
+        **encoder,
         "source": "procmem pretrain",
         "learned_from": shipped_provenance(state["provenance"]),
         "shard_manifest_sha256": state["provenance"].get("manifest_sha256"),

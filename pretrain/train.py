@@ -236,7 +236,8 @@ class Trainer:
     def encoder_meta(self) -> dict:
         m, a = self.cfg["model"], self.cfg["augment"]
         return Encoder.describe(self.teacher.backbone, m["arch"], m["timm_kwargs"],
-                                self.cfg["crops"]["global_size"], a["mean"], a["std"])
+                                self.cfg["crops"]["global_size"], a["mean"], a["std"],
+                                readout=m.get("readout", "cls"))
 
     def checkpoint(self) -> None:
         if not self.dist.is_main:

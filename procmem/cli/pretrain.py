@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from procmem.cli.options import IMPLICIT, add_option, add_overrides, add_quiet
+from procmem.encoder.readout import READOUTS
 
 PRETRAIN_HELP = """\
 Self-distillation with no labels (DINO, Caron et al. 2021) on procedural images only.
@@ -87,6 +88,9 @@ def register(sub) -> None:
     x.add_argument("run", metavar="RUN", help="run directory written by `procmem pretrain`")
     x.add_argument("--out", required=True, metavar="NAME",
                    help="encoder to write: NAME.safetensors and NAME.json")
+    x.add_argument("--readout", default=None, choices=READOUTS,
+                   help="the vector the encoder gives: cls (the papers') or grid2 (pooled + a 2x2 "
+                        "grid of the last feature map); default: the run's model.readout")
     x.set_defaults(func=run_export)
 
     e = sub.add_parser("embed", help="embed an ImageFolder with an exported encoder",
@@ -126,7 +130,7 @@ def run_pretrain(args) -> int:
 def run_export(args) -> int:
     from procmem.pretrain.export import export_run
 
-    weights, meta = export_run(args.run, args.out)
+    weights, meta = export_run(args.run, args.out, readout=args.readout)
     print(f"wrote {weights} and {meta}")
     return 0
 

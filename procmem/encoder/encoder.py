@@ -5,7 +5,8 @@
 `procmem.encoder.spec.make_encoder(spec)` is the one grammar that names either on a command line.
 Preprocessing is part of the encoder: images are resized to the training global-crop size
 (bicubic, antialiased) and normalised with the training mean/std, so callers pass raw pixels.
-`embed` returns the teacher's CLS feature, L2-normalised (as dino's eval_knn.py uses it).
+`embed` returns the teacher's CLS feature, L2-normalised (as dino's eval_knn.py uses it), or
+the read-out the export's `readout` names (procmem.encoder.readout).
 Encoders from other sources (timm, dino, MoCo checkpoints: procmem.encoder.foreign) carry
 their own convention as `meta["preprocess"]` (procmem.encoder.preprocess), e.g. dino's
 resize 256 and centre crop 224.
@@ -32,6 +33,7 @@ from procmem.encoder.preprocess import (
     square_resize,
     to_chw_uint8,
 )
+from procmem.encoder.readout import check_readout, read_out, readout_dim
 
 
 def encoder_files(name: str | Path) -> tuple[Path, Path]:
@@ -62,17 +64,25 @@ class Encoder:
         self.preprocessing = preprocessing_of(meta)
         self.image_size = int(self.preprocessing["crop"])
         self.patch_size = int(meta["patch_size"])
-        self.dim = int(meta["embed_dim"])
+        try:
+            self.readout = check_readout(meta.get("readout", "cls"))
+        except ValueError as e:
+            raise EncoderError(f"encoder {self.name}: {e}") from None
+        self.dim = readout_dim(meta["embed_dim"], self.readout)
         self.mean = list(self.preprocessing["mean"])
         self.std = list(self.preprocessing["std"])
 
     @staticmethod
     def describe(model: torch.nn.Module, arch: str, timm_kwargs: dict, image_size: int,
-                 mean=IMAGENET_MEAN, std=IMAGENET_STD, **extra) -> dict:
-        """The JSON half of an export: enough to rebuild the model and its preprocessing."""
-        return {"arch": arch, "timm_kwargs": dict(timm_kwargs), "image_size": int(image_size),
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD, readout: str = "cls", **extra) -> dict:
+        """The JSON half of an export: enough to rebuild the model, its preprocessing and its
+        read-out (`readout` is written only when it is not the default `cls`)."""
+        meta = {"arch": arch, "timm_kwargs": dict(timm_kwargs), "image_size": int(image_size),
                 "patch_size": patch_size_of(model), "embed_dim": int(model.num_features),
                 "mean": list(mean), "std": list(std), **extra}
+        if check_readout(readout) != "cls":
+            meta["readout"] = readout
+        return meta
 
     @classmethod
     def load(cls, name: str | Path, device: str | None = None, batch_size: int = 64,
@@ -106,23 +116,27 @@ class Encoder:
     @classmethod
     def random(cls, arch: str, img_size: int, seed: int = 0, device: str | None = None,
                display_name: str | None = None, preprocess: dict | None = None,
-               **timm_kwargs) -> "Encoder":
+               readout: str = "cls", **timm_kwargs) -> "Encoder":
         """An untrained backbone (timm's init under `seed`): the baseline every result beats.
 
         `preprocess` (a foreign export's own, procmem.encoder.preprocess) replaces the square
-        resize to `img_size` and joins the fingerprint; a CNN ignores `img_size` for its build.
+        resize to `img_size` and joins the fingerprint, as a read-out other than `cls` does; a
+        CNN ignores `img_size` for its build.
         """
         kwargs = {"img_size": img_size, **timm_kwargs}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = create_backbone(arch, drop_path_rate=0.0, optional=("img_size",), **kwargs)
         extra_meta = {"preprocess": check_preprocess(dict(preprocess))} if preprocess else {}
-        meta = cls.describe(model, arch, model.procmem_kwargs, img_size, seed=seed, **extra_meta)
+        meta = cls.describe(model, arch, model.procmem_kwargs, img_size, seed=seed,
+                            readout=readout, **extra_meta)
         # Extra timm kwargs (e.g. patch_size=8) change the model, so they enter the fingerprint.
         extra = "".join(f":{k}={timm_kwargs[k]}" for k in sorted(timm_kwargs))
         if preprocess:
             extra += ":preprocess=" + sha256_bytes(json.dumps(meta["preprocess"], sort_keys=True)
                                                    .encode())[:12]
+        if readout != "cls":
+            extra += f":readout={readout}"
         return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
                    name=display_name)
 
@@ -143,10 +157,10 @@ class Encoder:
 
     @torch.inference_mode()
     def embed(self, images) -> np.ndarray:
-        """float32 [N, D], each row L2-normalised (the CLS feature)."""
+        """float32 [N, dim], each row L2-normalised (the CLS feature, or `self.readout`'s)."""
         out = []
         for batch in _batches(images, self.batch_size):
-            f = self.model(self.preprocess(batch)).float()
+            f = read_out(self.model, self.preprocess(batch), self.readout).float()
             out.append(torch.nn.functional.normalize(f, dim=-1).cpu())
         return torch.cat(out).numpy()
 

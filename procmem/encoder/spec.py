@@ -128,4 +128,5 @@ def random_like(export, seed: int = 0, device: str | None = None):
     kwargs = {k: v for k, v in meta.get("timm_kwargs", {}).items() if k != "img_size"}
     return _encoder_class().random(meta["arch"], int(meta["image_size"]), seed, device=device,
                                    display_name=f"random-like-{Path(meta_path).stem}-{seed}",
-                                   preprocess=meta.get("preprocess"), **kwargs)
+                                   preprocess=meta.get("preprocess"),
+                                   readout=meta.get("readout", "cls"), **kwargs)

@@ -1,0 +1,40 @@
+"""An export carries its run's read-out (model.readout) or the one `--readout` asks for."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from procmem.encoder.encoder import Encoder
+from procmem.encoder.errors import EncoderError
+from procmem.encoder.spec import make_encoder
+from procmem.pretrain.config import ConfigError, load_config
+from procmem.pretrain.export import export_run
+from procmem.pretrain.train import pretrain
+from tests.pretrain.tinydata import TINY_OVERRIDES
+
+
+def test_export_writes_the_runs_readout_or_the_one_asked_for_and_random_like_follows(tiny_shards,
+                                                                                    tmp_path):
+    with pytest.raises(ConfigError, match="model.readout must be cls or grid2"):
+        load_config(None, TINY_OVERRIDES + ["model.readout=mean"])
+    cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=1", "model.readout=grid2"])
+    pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
+    export_run(tmp_path / "run", tmp_path / "grid")
+    export_run(tmp_path / "run", tmp_path / "cls", readout="cls")
+    grid, cls_enc = Encoder.load(tmp_path / "grid"), Encoder.load(tmp_path / "cls")
+    assert grid.readout == "grid2" and cls_enc.readout == "cls" and "readout" not in cls_enc.meta
+    assert grid.dim == 5 * cls_enc.dim
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), np.uint8)
+    g, c = grid.embed(images), cls_enc.embed(images)
+    assert np.allclose(g[:, : cls_enc.dim] * np.sqrt(5), c, atol=1e-4)  # same weights inside
+    baseline = make_encoder(f"random:{tmp_path / 'grid'}:3")
+    assert baseline.readout == "grid2" and baseline.dim == grid.dim
+
+    meta = json.loads((tmp_path / "grid.json").read_text())
+    (tmp_path / "bad.safetensors").write_bytes((tmp_path / "grid.safetensors").read_bytes())
+    (tmp_path / "bad.json").write_text(json.dumps({**meta, "readout": "grid9"}))
+    with pytest.raises(EncoderError, match="unknown read-out 'grid9'"):
+        Encoder.load(tmp_path / "bad")
