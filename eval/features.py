@@ -29,6 +29,9 @@ def cache_path(cache_dir, encoder, dataset, kind: str = "embed") -> Path:
     # (patch size ...), so the architecture description joins the key
     arch = json.dumps({k: meta.get(k) for k in ("arch", "timm_kwargs", "image_size", "mean", "std")},
                       sort_keys=True, default=str)
+    for key in ("readout", "patch_image_size"):  # only when set, so older cache keys stay valid
+        if meta.get(key):
+            arch += f"|{key}={meta[key]}"
     protocol = getattr(encoder, "protocol", None)  # a protocol's own preprocessing (paper's)
     if protocol:
         arch += f"|{protocol}:" + json.dumps(encoder.preprocessing, sort_keys=True)

@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
         # the last feature map; procmem.encoder.readout). Changes no training step, only what
         # the online probe and the export read.
         "readout": "cls",
+        # the size patch grids are read at (eval segment); 0: crops.global_size. A stride-32
+        # convnet at 64 px gives 2x2 cells, too few for PCA-R^2: 256 gives 8x8
+        "patch_image_size": 0,
     },
     "crops": {
         "global_size": 224,
@@ -285,6 +288,8 @@ def validate(cfg: dict) -> None:
          f"run.cpu_precision must be {', '.join(CPU_PRECISIONS[:-1])} or {CPU_PRECISIONS[-1]}"),
         (cfg["model"]["readout"] in READOUTS,
          f"model.readout must be {' or '.join(READOUTS)}"),
+        (cfg["model"]["patch_image_size"] >= 0,
+         "model.patch_image_size must be >= 0 (0: crops.global_size)"),
         (cfg["run"]["threads"] >= 0, "run.threads must be >= 0 (0: the cores idle at the start)"),
         (cfg["loss"]["koleo_weight"] >= 0, "loss.koleo_weight must be >= 0 (0 turns KoLeo off)"),
     ]

@@ -85,12 +85,13 @@ def shipped_provenance(prov: dict) -> dict:
                                 "procmem_version": manifest["procmem_version"]}}
 
 
-def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None
-               ) -> tuple[Path, Path]:
+def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None,
+               patch_image_size: int | None = None) -> tuple[Path, Path]:
     """Write the teacher backbone of `run_dir`'s checkpoint; returns (weights, json) paths.
 
-    `readout` (procmem.encoder.readout) replaces the run's `model.readout`: it changes what the
-    encoder reads from the backbone, not a weight."""
+    `readout` (procmem.encoder.readout) and `patch_image_size` replace the run's
+    `model.readout` and `model.patch_image_size`: they change what the encoder reads from the
+    backbone, not a weight."""
     from safetensors.torch import save
 
     run = Path(run_dir)
@@ -107,10 +108,16 @@ def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None
     weights_path, meta_path = encoder_files(name)
     atomic_write_bytes(weights_path, save(weights))
     cfg = state["config"]
-    encoder = {k: v for k, v in state["encoder"].items() if k != "readout"}
+    encoder = {k: v for k, v in state["encoder"].items()
+               if k not in ("readout", "patch_image_size")}
     chosen = readout or state["encoder"].get("readout", "cls")
     if check_readout(chosen) != "cls":
         encoder["readout"] = chosen
+    size = state["encoder"].get("patch_image_size", 0) if patch_image_size is None else patch_image_size
+    if size < 0:
+        raise ExportError(f"patch image size {size} must be >= 0 (0: the training size)")
+    if size and size != encoder["image_size"]:
+        encoder["patch_image_size"] = int(size)
     meta = {
         **encoder,
         "source": "procmem pretrain",

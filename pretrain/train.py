@@ -237,7 +237,8 @@ class Trainer:
         m, a = self.cfg["model"], self.cfg["augment"]
         return Encoder.describe(self.teacher.backbone, m["arch"], m["timm_kwargs"],
                                 self.cfg["crops"]["global_size"], a["mean"], a["std"],
-                                readout=m.get("readout", "cls"))
+                                readout=m.get("readout", "cls"),
+                                patch_image_size=m.get("patch_image_size", 0))
 
     def checkpoint(self) -> None:
         if not self.dist.is_main:

@@ -91,6 +91,10 @@ def register(sub) -> None:
     x.add_argument("--readout", default=None, choices=READOUTS,
                    help="the vector the encoder gives: cls (the papers') or grid2 (pooled + a 2x2 "
                         "grid of the last feature map); default: the run's model.readout")
+    x.add_argument("--patch-image-size", type=int, default=None, metavar="PX",
+                   help="read patch grids (eval segment) from images resized to PX (e.g. 256 for "
+                        "an 8x8 grid from a stride-32 convnet); default: the run's "
+                        "model.patch_image_size, 0 = the training size")
     x.set_defaults(func=run_export)
 
     e = sub.add_parser("embed", help="embed an ImageFolder with an exported encoder",
@@ -130,7 +134,8 @@ def run_pretrain(args) -> int:
 def run_export(args) -> int:
     from procmem.pretrain.export import export_run
 
-    weights, meta = export_run(args.run, args.out, readout=args.readout)
+    weights, meta = export_run(args.run, args.out, readout=args.readout,
+                               patch_image_size=args.patch_image_size)
     print(f"wrote {weights} and {meta}")
     return 0
 

@@ -33,7 +33,7 @@ from procmem.encoder.preprocess import (
     square_resize,
     to_chw_uint8,
 )
-from procmem.encoder.readout import check_readout, read_out, readout_dim
+from procmem.encoder.readout import check_readout, feature_map, read_out, readout_dim
 
 
 def encoder_files(name: str | Path) -> tuple[Path, Path]:
@@ -71,17 +71,27 @@ class Encoder:
         self.dim = readout_dim(meta["embed_dim"], self.readout)
         self.mean = list(self.preprocessing["mean"])
         self.std = list(self.preprocessing["std"])
+        # patch grids may be read at a larger size than the embedding (a stride-32 convnet
+        # at 64 px has a 2x2 grid); procmem's own square resize only
+        self.patch_image_size = int(meta.get("patch_image_size") or self.image_size)
+        self.patch_preprocessing = (self.preprocessing if self.patch_image_size == self.image_size
+                                    or meta.get("preprocess") is not None else
+                                    square_resize(self.patch_image_size, self.mean, self.std))
 
     @staticmethod
     def describe(model: torch.nn.Module, arch: str, timm_kwargs: dict, image_size: int,
-                 mean=IMAGENET_MEAN, std=IMAGENET_STD, readout: str = "cls", **extra) -> dict:
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD, readout: str = "cls",
+                 patch_image_size: int = 0, **extra) -> dict:
         """The JSON half of an export: enough to rebuild the model, its preprocessing and its
-        read-out (`readout` is written only when it is not the default `cls`)."""
+        read-outs (`readout` and `patch_image_size` are written only when not the default:
+        `cls`, and patch grids read at `image_size`)."""
         meta = {"arch": arch, "timm_kwargs": dict(timm_kwargs), "image_size": int(image_size),
                 "patch_size": patch_size_of(model), "embed_dim": int(model.num_features),
                 "mean": list(mean), "std": list(std), **extra}
         if check_readout(readout) != "cls":
             meta["readout"] = readout
+        if patch_image_size and int(patch_image_size) != int(image_size):
+            meta["patch_image_size"] = int(patch_image_size)
         return meta
 
     @classmethod
@@ -110,18 +120,21 @@ class Encoder:
         if missing or unexpected:
             raise EncoderError(f"encoder weights {weights} do not fit {arch} {kwargs}: "
                                f"missing {missing[:5]}, unexpected {unexpected[:5]}")
-        return cls(model, meta, sha256_file(weights), device, batch_size,
+        # the same weights read out another way are another encoder (memories, caches)
+        readout = meta.get("readout", "cls")
+        fingerprint = sha256_file(weights) + ("" if readout == "cls" else f":readout={readout}")
+        return cls(model, meta, fingerprint, device, batch_size,
                    name=display_name or f"procmem-{weights.with_suffix('').name}")
 
     @classmethod
     def random(cls, arch: str, img_size: int, seed: int = 0, device: str | None = None,
                display_name: str | None = None, preprocess: dict | None = None,
-               readout: str = "cls", **timm_kwargs) -> "Encoder":
+               readout: str = "cls", patch_image_size: int = 0, **timm_kwargs) -> "Encoder":
         """An untrained backbone (timm's init under `seed`): the baseline every result beats.
 
         `preprocess` (a foreign export's own, procmem.encoder.preprocess) replaces the square
-        resize to `img_size` and joins the fingerprint, as a read-out other than `cls` does; a
-        CNN ignores `img_size` for its build.
+        resize to `img_size` and joins the fingerprint, as a read-out other than `cls` and a
+        `patch_image_size` do; a CNN ignores `img_size` for its build.
         """
         kwargs = {"img_size": img_size, **timm_kwargs}
         with torch.random.fork_rng(devices=[]):
@@ -129,7 +142,7 @@ class Encoder:
             model = create_backbone(arch, drop_path_rate=0.0, optional=("img_size",), **kwargs)
         extra_meta = {"preprocess": check_preprocess(dict(preprocess))} if preprocess else {}
         meta = cls.describe(model, arch, model.procmem_kwargs, img_size, seed=seed,
-                            readout=readout, **extra_meta)
+                            readout=readout, patch_image_size=patch_image_size, **extra_meta)
         # Extra timm kwargs (e.g. patch_size=8) change the model, so they enter the fingerprint.
         extra = "".join(f":{k}={timm_kwargs[k]}" for k in sorted(timm_kwargs))
         if preprocess:
@@ -137,12 +150,14 @@ class Encoder:
                                                    .encode())[:12]
         if readout != "cls":
             extra += f":readout={readout}"
+        if "patch_image_size" in meta:
+            extra += f":patch_image_size={meta['patch_image_size']}"
         return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
                    name=display_name)
 
-    def preprocess(self, images) -> torch.Tensor:
+    def preprocess(self, images, preprocessing: dict | None = None) -> torch.Tensor:
         """Images -> float32 [N, 3, S, S] on the encoder's device: resized, centre-cropped and
-        normalised as `self.preprocessing` says."""
+        normalised as `preprocessing` (default `self.preprocessing`) says."""
         tensors = []
         for i, img in enumerate(_as_list(images)):
             try:
@@ -150,7 +165,7 @@ class Encoder:
             except (ValueError, TypeError, AttributeError) as e:
                 raise EncoderError(f"image {i} cannot be embedded ({e}); give PIL images or a "
                                    "uint8 array [N, H, W, 3] or [N, H, W]") from None
-            tensors.append(resize_and_crop(t, self.preprocessing))
+            tensors.append(resize_and_crop(t, preprocessing or self.preprocessing))
         if not tensors:
             raise EncoderError("no images given to embed")
         return normalize(torch.stack(tensors).to(self.device), self.mean, self.std)
@@ -166,19 +181,15 @@ class Encoder:
 
     @torch.inference_mode()
     def patch_features(self, images) -> np.ndarray:
-        """float32 [N, h, w, D]: the final-layer patch tokens (h = w = image_size / patch), or a
-        convolutional network's last feature map."""
+        """float32 [N, h, w, D]: the final-layer patch tokens, or a convolutional network's last
+        feature map, of the images resized to `patch_image_size` (h = w = that / patch)."""
         if not hasattr(self.model, "forward_features"):
             raise EncoderError(f"{self.meta['arch']} has no patch tokens")
-        side = self.image_size // self.patch_size
         out = []
         for batch in _batches(images, self.batch_size):
-            tokens = self.model.forward_features(self.preprocess(batch)).float()
-            if tokens.ndim == 4:  # a CNN: [B, D, h, w]
-                out.append(tokens.permute(0, 2, 3, 1).cpu())
-                continue
-            tokens = tokens[:, getattr(self.model, "num_prefix_tokens", 1):]
-            out.append(tokens.reshape(len(tokens), side, side, -1).cpu())
+            x = self.preprocess(batch, self.patch_preprocessing)
+            grid = feature_map(self.model, self.model.forward_features(x).float())
+            out.append(grid.permute(0, 2, 3, 1).cpu())
         return torch.cat(out).numpy()
 
 

@@ -129,4 +129,5 @@ def random_like(export, seed: int = 0, device: str | None = None):
     return _encoder_class().random(meta["arch"], int(meta["image_size"]), seed, device=device,
                                    display_name=f"random-like-{Path(meta_path).stem}-{seed}",
                                    preprocess=meta.get("preprocess"),
-                                   readout=meta.get("readout", "cls"), **kwargs)
+                                   readout=meta.get("readout", "cls"),
+                                   patch_image_size=meta.get("patch_image_size", 0), **kwargs)

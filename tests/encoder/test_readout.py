@@ -43,3 +43,14 @@ def test_a_random_baseline_with_grid2_is_a_different_encoder_with_its_own_finger
 def test_an_unknown_readout_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown read-out 'grid9'.*cls, grid2"):
         Encoder.random("convnext_atto", 64, seed=0, readout="grid9")
+
+
+def test_patch_grids_read_at_patch_image_size_give_a_convnet_more_cells():
+    small = Encoder.random("convnext_atto", 64, seed=0)
+    big = Encoder.random("convnext_atto", 64, seed=0, patch_image_size=256)
+    images = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3), np.uint8)
+    assert small.patch_features(images).shape == (2, 2, 2, 320)
+    assert big.patch_features(images).shape == (2, 8, 8, 320)
+    assert np.allclose(big.embed(images), small.embed(images), atol=1e-5)  # vectors unchanged
+    assert big.fingerprint == small.fingerprint + ":patch_image_size=256"
+    assert "patch_image_size" not in Encoder.random("convnext_atto", 64, 0, patch_image_size=64).meta

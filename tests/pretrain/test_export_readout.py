@@ -27,11 +27,18 @@ def test_export_writes_the_runs_readout_or_the_one_asked_for_and_random_like_fol
     grid, cls_enc = Encoder.load(tmp_path / "grid"), Encoder.load(tmp_path / "cls")
     assert grid.readout == "grid2" and cls_enc.readout == "cls" and "readout" not in cls_enc.meta
     assert grid.dim == 5 * cls_enc.dim
+    sha = json.loads((tmp_path / "grid.json").read_text())["weights_sha256"]
+    assert cls_enc.fingerprint == sha and grid.fingerprint == sha + ":readout=grid2"
     images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), np.uint8)
     g, c = grid.embed(images), cls_enc.embed(images)
     assert np.allclose(g[:, : cls_enc.dim] * np.sqrt(5), c, atol=1e-4)  # same weights inside
     baseline = make_encoder(f"random:{tmp_path / 'grid'}:3")
     assert baseline.readout == "grid2" and baseline.dim == grid.dim
+    export_run(tmp_path / "run", tmp_path / "big", patch_image_size=64)
+    big = Encoder.load(tmp_path / "big")
+    assert big.patch_image_size == 64 and big.patch_features(images).shape[1:3] == (8, 8)
+    assert grid.patch_features(images).shape[1:3] == (4, 4)  # 32 px / patch 8
+    assert make_encoder(f"random:{tmp_path / 'big'}:3").patch_image_size == 64
 
     meta = json.loads((tmp_path / "grid.json").read_text())
     (tmp_path / "bad.safetensors").write_bytes((tmp_path / "grid.safetensors").read_bytes())
