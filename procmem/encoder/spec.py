@@ -2,6 +2,8 @@
 `eval`, `encoder`, the demo).
 
 - `procmem:<export>` or a bare `<export>`: an exported procmem encoder (`Encoder.load`);
+  `procmem:default` is the encoder shipped inside procmem (`procmem/encoder/shipped/`), where
+  this version ships one (an export of your own named default: `procmem:./default`);
 - `timm:<arch>:<file>[:<img_size>]`: any timm model from a local `.safetensors`, `.pth` or `.pt`;
 - `dino:<checkpoint.pth>[:teacher|:student]`: a facebookresearch/dino checkpoint (teacher by
   default, as dino's eval_knn.py);
@@ -29,6 +31,8 @@ FORMS = ("procmem:<export>, timm:<arch>:<file.safetensors|.pth|.pt>[:<size>], "
          "dino:<checkpoint.pth>[:teacher|:student], moco:<checkpoint.pth.tar>[:<arch>], "
          "random:<arch>:<size>:<seed>, random:<export>[:<seed>] or pixels[:<size>[:<patch>]]")
 SPEC_HELP = f"encoder spec: {FORMS} (nothing is downloaded)"
+SHIPPED = Path(__file__).resolve().parent / "shipped"
+DEFAULT = "default"  # procmem:default, random:default[:seed]
 
 
 def make_encoder(spec: str, device: str | None = None, batch_size: int = 64,
@@ -56,7 +60,26 @@ def make_encoder(spec: str, device: str | None = None, batch_size: int = 64,
 def _procmem(parts, device):
     if not parts:
         raise ValueError("procmem: needs the export's path")
-    return _encoder_class().load(":".join(parts), device=device)
+    name = ":".join(parts)
+    return _encoder_class().load(export_path(name), device=device,
+                                 display_name="procmem-default" if name == DEFAULT else None)
+
+
+def export_path(name: str) -> str:
+    """An export's path; `default` is the encoder shipped inside procmem (a clear error where
+    this version ships none)."""
+    if name != DEFAULT:
+        return name
+    from procmem.encoder.encoder import encoder_files
+
+    shipped = SHIPPED / DEFAULT
+    if not all(f.is_file() for f in encoder_files(shipped)):
+        raise EncoderError("procmem:default: this version of procmem ships no default encoder "
+                           "(one is shipped only when it beats raw pixels on CIFAR-10 and "
+                           "Imagenette kNN: docs/benchmarks.md, 'Encoder recipes'); give an "
+                           "export's path, e.g. procmem:runs/enc (an export of your own named "
+                           "default: procmem:./default)")
+    return str(shipped)
 
 
 def _timm(parts, device):
@@ -87,8 +110,10 @@ def _moco(parts, device):
 
 
 def _random(parts, device):
-    if len(parts) == 1 or (len(parts) == 2 and Path(parts[0].removesuffix(".json") + ".json").is_file()):
-        return random_like(parts[0], int(parts[1]) if len(parts) > 1 else 0, device=device)
+    if len(parts) == 1 or (len(parts) == 2 and (parts[0] == DEFAULT or Path(
+            parts[0].removesuffix(".json") + ".json").is_file())):
+        return random_like(export_path(parts[0]), int(parts[1]) if len(parts) > 1 else 0,
+                           device=device)
     arch, size, seed = parts
     return _encoder_class().random(arch, int(size), int(seed), device=device)
 

@@ -1,0 +1,49 @@
+"""`procmem:default`: the encoder shipped inside procmem, or a clear error where none is."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from procmem.encoder import spec
+from procmem.encoder.encoder import Encoder
+from procmem.encoder.errors import EncoderError
+
+
+def _export(path):
+    from safetensors.torch import save_file
+
+    enc = Encoder.random("convnext_atto", 64, seed=5)
+    save_file({k: v.contiguous() for k, v in enc.model.state_dict().items()},
+              str(path.with_name(path.name + ".safetensors")))
+    path.with_name(path.name + ".json").write_text(json.dumps(Encoder.describe(
+        enc.model, "convnext_atto", {}, 64, readout="grid2")))
+    return enc
+
+
+def test_procmem_default_names_the_shipped_export_and_random_default_its_init(tmp_path, monkeypatch):
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path)
+    made = _export(tmp_path / "default")
+    enc = spec.make_encoder("procmem:default")
+    assert enc.name == "procmem-default" and enc.readout == "grid2" and enc.dim == 1600
+    images = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8)
+    made.readout, made.dim = "grid2", 1600
+    assert np.allclose(enc.embed(images), made.embed(images), atol=1e-5)
+    base = spec.make_encoder("random:default:2")
+    assert base.readout == "grid2" and base.fingerprint.startswith("random:convnext_atto:64:2")
+
+
+def test_without_a_shipped_encoder_procmem_default_says_why_and_what_to_give(tmp_path, monkeypatch):
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path / "none")
+    for s in ("procmem:default", "random:default:0"):
+        with pytest.raises(EncoderError, match="ships no default encoder.*procmem:./default"):
+            spec.make_encoder(s)
+
+
+def test_an_export_of_your_own_named_default_is_reached_by_its_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path / "none")
+    monkeypatch.chdir(tmp_path)
+    _export(tmp_path / "default")
+    assert spec.make_encoder("procmem:./default").dim == 1600
