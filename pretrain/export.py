@@ -86,12 +86,13 @@ def shipped_provenance(prov: dict) -> dict:
 
 
 def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None,
-               patch_image_size: int | None = None) -> tuple[Path, Path]:
+               patch_image_size: int | None = None, fp16: bool = False) -> tuple[Path, Path]:
     """Write the teacher backbone of `run_dir`'s checkpoint; returns (weights, json) paths.
 
     `readout` (procmem.encoder.readout) and `patch_image_size` replace the run's
     `model.readout` and `model.patch_image_size`: they change what the encoder reads from the
-    backbone, not a weight."""
+    backbone, not a weight. `fp16` stores the weights as float16 (half the file, what
+    procmem ships); they load into a float32 network."""
     from safetensors.torch import save
 
     run = Path(run_dir)
@@ -101,8 +102,8 @@ def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None
                           f"`procmem pretrain --preset ... --data ... --out {run}`")
     state = load_checkpoint(ckpt)
     prefix = "backbone."
-    weights = {k[len(prefix):]: v.contiguous() for k, v in state["teacher"].items()
-               if k.startswith(prefix)}
+    weights = {k[len(prefix):]: (v.half() if fp16 and v.is_floating_point() else v).contiguous()
+               for k, v in state["teacher"].items() if k.startswith(prefix)}
     if not weights:
         raise ExportError(f"checkpoint {ckpt} holds no teacher backbone; is it a DINO run?")
     weights_path, meta_path = encoder_files(name)
@@ -127,6 +128,7 @@ def export_run(run_dir: str | Path, name: str | Path, readout: str | None = None
         "training_config": cfg,
         "procmem_version": state["procmem_version"],
         "weights_sha256": sha256_file(weights_path),
+        "weights_dtype": "float16" if fp16 else "float32",
     }
     json.dumps(meta)  # plain types only
     atomic_write_json(meta_path, meta)

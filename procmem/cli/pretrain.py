@@ -95,6 +95,9 @@ def register(sub) -> None:
                    help="read patch grids (eval segment) from images resized to PX (e.g. 256 for "
                         "an 8x8 grid from a stride-32 convnet); default: the run's "
                         "model.patch_image_size, 0 = the training size")
+    x.add_argument("--fp16", action="store_true",
+                   help="store the weights as float16: half the file (procmem:default is shipped "
+                        "so); they load into a float32 network")
     x.set_defaults(func=run_export)
 
     e = sub.add_parser("embed", help="embed an ImageFolder with an exported encoder",
@@ -135,7 +138,7 @@ def run_export(args) -> int:
     from procmem.pretrain.export import export_run
 
     weights, meta = export_run(args.run, args.out, readout=args.readout,
-                               patch_image_size=args.patch_image_size)
+                               patch_image_size=args.patch_image_size, fp16=args.fp16)
     print(f"wrote {weights} and {meta}")
     return 0
 

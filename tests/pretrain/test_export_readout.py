@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from procmem.encoder.encoder import Encoder
 from procmem.encoder.errors import EncoderError
@@ -39,6 +40,13 @@ def test_export_writes_the_runs_readout_or_the_one_asked_for_and_random_like_fol
     assert big.patch_image_size == 64 and big.patch_features(images).shape[1:3] == (8, 8)
     assert grid.patch_features(images).shape[1:3] == (4, 4)  # 32 px / patch 8
     assert make_encoder(f"random:{tmp_path / 'big'}:3").patch_image_size == 64
+    export_run(tmp_path / "run", tmp_path / "half", fp16=True)
+    half = Encoder.load(tmp_path / "half")
+    size = {n: (tmp_path / f"{n}.safetensors").stat().st_size for n in ("half", "grid")}
+    assert size["half"] < 0.6 * size["grid"]
+    assert json.loads((tmp_path / "half.json").read_text())["weights_dtype"] == "float16"
+    assert next(half.model.parameters()).dtype == torch.float32  # loaded into float32
+    assert np.abs(half.embed(images) - g).max() < 1e-2
 
     meta = json.loads((tmp_path / "grid.json").read_text())
     (tmp_path / "bad.safetensors").write_bytes((tmp_path / "grid.safetensors").read_bytes())
