@@ -30,7 +30,10 @@ def write_knn_section(out, summary: dict, roles, held_back: float, truth: str) -
         f"## Classifying held-back real images with the visual memory\n\n"
         f"{summary['memory_items']} memory images in {len(names)} classes, {summary['queries']} "
         f"held-back queries ({held_back:.0%} of each class); {rule} voting over the k={k} nearest "
-        "neighbours. The same images and vote with two baselines: the pretrained encoder's "
+        "neighbours. The same images and vote with "
+        + ("procmem's shipped encoder (procmem:default, trained once on procedural images "
+           "only; README, 'The shipped encoder') and " if "procmem:default" in roles else "")
+        + "two baselines: the pretrained encoder's "
         "architecture at random init, the network pretraining started from (what pretraining "
         "added is the difference), and raw pixels (no network).\n\n"
         + markdown_table(["encoder", "top-1 accuracy (%)", "top-5 accuracy (%)"],

@@ -12,13 +12,23 @@ from procmem.pipeline.demo_data import HELD_BACK
 from procmem.pipeline.runner import Stage
 
 RULE = "rank"
-ENCODER_ROLES = ("pretrained", "random init", "raw pixels")
+SHIPPED_ROLE = "procmem:default"
+
+
+def encoder_roles() -> tuple[str, ...]:
+    """The encoders the memory stage compares: the one just trained, procmem's shipped encoder
+    where this version ships one (procmem.encoder.spec.SHIPPED), and the two baselines."""
+    from procmem.encoder.encoder import encoder_files
+    from procmem.encoder.spec import DEFAULT, SHIPPED
+
+    shipped = all(f.is_file() for f in encoder_files(SHIPPED / DEFAULT))
+    return ("pretrained", *((SHIPPED_ROLE,) if shipped else ()), "random init", "raw pixels")
 
 
 class Encoders:
-    """The encoders compared, made on first use: the export, its architecture at random
-    init with the training's seed (the very network pretraining started from), and raw
-    pixels (32 px, centred, unit norm: the baseline with no network at all)."""
+    """The encoders compared, made on first use: the export, procmem's shipped encoder (if
+    any), the export's architecture at random init with the training's seed (the very network
+    pretraining started from), and raw pixels (32 px, centred, unit norm: no network)."""
 
     def __init__(self, export: str):
         self.export = export
@@ -29,6 +39,7 @@ class Encoders:
             from procmem.encoder.spec import make_encoder, random_like
 
             self._made[which] = {"pretrained": lambda: make_encoder(f"procmem:{self.export}"),
+                                 SHIPPED_ROLE: lambda: make_encoder(SHIPPED_ROLE),
                                  "random init": lambda: random_like(self.export, 0),
                                  "raw pixels": lambda: make_encoder("pixels:32:4")}[which]()
         return self._made[which]
@@ -39,7 +50,7 @@ def memory_key(mem_set, qry_set, k: int, forget: int):
     the real images, the vote and the class forgotten."""
     sets = {"memory": mem_set.fingerprint(), "queries": qry_set.fingerprint()}
     return lambda done: {"encoder": done["export"]["weights_sha256"], **sets, "k": k,
-                         "rule": RULE, "forget": forget, "baselines": ENCODER_ROLES[1:]}
+                         "rule": RULE, "forget": forget, "baselines": encoder_roles()[1:]}
 
 
 def memory_stage(out: Path, encoders: Encoders, mem_set, qry_set, k: int, forget: int,
@@ -70,9 +81,9 @@ def classify_and_forget(out: Path, encoders: Encoders, mem_set, qry_set, k: int,
     names = mem_set.class_names
     pics = pictures_dir(out)
     y = qry_set.labels
-    accuracy, top5 = {}, {}
+    accuracy, top5, roles = {}, {}, encoder_roles()
     with _scratch(out) as tmp:
-        for role in ENCODER_ROLES:
+        for role in roles:
             enc = encoders.get(role)
             mf = compute_features(enc, mem_set, cache)
             qf = compute_features(enc, qry_set, cache)
@@ -84,7 +95,7 @@ def classify_and_forget(out: Path, encoders: Encoders, mem_set, qry_set, k: int,
             dec = mem.classify(qf, k, RULE, fingerprint=enc.fingerprint)
             accuracy[role] = float(np.mean(dec.pred == y))
             top5[role] = float(np.mean((dec.topk(5) == y[:, None]).any(axis=1)))
-            print(f"  {role:>11}: top-1 accuracy {pct(accuracy[role])}% "
+            print(f"  {role:>15}: top-1 accuracy {pct(accuracy[role])}% "
                   f"({int(np.sum(dec.pred == y))} of {len(y)} queries)")
             if role == "pretrained":
                 memory, queries, before = mem, qf, dec
@@ -148,7 +159,7 @@ def classify_and_forget(out: Path, encoders: Encoders, mem_set, qry_set, k: int,
         "receipt_checks": {n: c["passed"] for n, c in reloaded.checks.items()},
         "store_verified": bool(store["ok"]), "store_problems": store["problems"],
     }
-    write_knn_section(out, summary, ENCODER_ROLES, HELD_BACK, names[int(y[shown])])
+    write_knn_section(out, summary, roles, HELD_BACK, names[int(y[shown])])
     write_unlearn_section(out, summary)
     return summary
 

@@ -47,3 +47,14 @@ def test_an_export_of_your_own_named_default_is_reached_by_its_path(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     _export(tmp_path / "default")
     assert spec.make_encoder("procmem:./default").dim == 1600
+
+
+def test_the_demo_compares_the_shipped_encoder_only_where_one_is_shipped(tmp_path, monkeypatch):
+    from procmem.pipeline.demo_memory import Encoders, encoder_roles
+
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path / "none")
+    assert encoder_roles() == ("pretrained", "random init", "raw pixels")
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path)
+    _export(tmp_path / "default")
+    assert encoder_roles() == ("pretrained", "procmem:default", "random init", "raw pixels")
+    assert Encoders("unused").get("procmem:default").name == "procmem-default"
