@@ -3,9 +3,13 @@
 A generated GLSL program can loop for minutes (or forever) and a driver can crash; neither
 may take a generation job down. `SafeRenderer.render` has `Renderer.render`'s signature, runs
 it in a child started with multiprocessing's 'spawn' method (never fork after EGL init), and
-waits at most `base_timeout + per_image_timeout * N * (pixels / 256^2)` seconds. On expiry the
-child is killed, `RenderTimeout(program_id)` is raised, and the next call starts a fresh
-child. Frames come back through shared memory, not pickles.
+allows `base_timeout + per_image_timeout * N * (pixels / 256^2)` seconds. Those are seconds of
+work: the child is killed once that much wall time has passed *and* it has used that much CPU
+time (all its threads, from /proc), so a child starved of CPU by other jobs is not killed for
+their load (a set made on a busy machine matches a quiet one's); a child that uses no CPU (a
+GPU driver's hang) is killed after `HANG_FACTOR` times the deadline. Without /proc the
+deadline is wall time. On expiry `RenderTimeout(program_id)` is raised, and the next call
+starts a fresh child. Frames come back through shared memory, not pickles.
 
 A `SafeRenderer` pickles as its settings, and a copy inherited by a multiprocessing 'fork'
 worker (a DataLoader worker) starts its own child on first use, leaving the parent's alone.
@@ -40,6 +44,37 @@ PER_IMAGE_TIMEOUT = 0.25
 """Seconds per 256x256 image on top of the base: ~50x a typical llvmpipe frame (~5 ms)."""
 STARTUP_TIMEOUT = 120.0
 """Seconds for a child to start Python, import moderngl and create its EGL context."""
+HANG_FACTOR = 4.0
+"""Wall time, in deadlines, after which a child is killed whatever CPU time it used."""
+POLL = 0.25
+"""Seconds between checks of the child's CPU time once the wall deadline has passed."""
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` (every thread), or None where /proc cannot
+    tell (not Linux, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wait_for_work(conn, pid: int, limit: float) -> bool:
+    """True once `conn` has a reply; False when the child has had `limit` seconds of wall time
+    and of CPU time, or `HANG_FACTOR * limit` of wall time (module docstring)."""
+    start, cpu0 = time.monotonic(), cpu_seconds(pid)
+    if conn.poll(limit):
+        return True
+    while cpu0 is not None:
+        elapsed = time.monotonic() - start
+        used = cpu_seconds(pid)
+        if used is None or used - cpu0 >= limit or elapsed >= HANG_FACTOR * limit:
+            return conn.poll(0)
+        if conn.poll(min(POLL, HANG_FACTOR * limit - elapsed)):
+            return True
+    return False
 
 
 class RenderFailed(ProcmemError):
@@ -250,7 +285,7 @@ class SafeRenderer:
         start = time.monotonic()
         try:
             conn.send((program, times, params, wh, shm.name))
-            ready = conn.poll(limit)
+            ready = wait_for_work(conn, proc.pid, limit)
             reply = conn.recv() if ready else None
         except (EOFError, OSError, BrokenPipeError):
             proc.join(1.0)

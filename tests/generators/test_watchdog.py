@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -88,3 +89,27 @@ def test_deadline_scales_with_images_and_pixels():
     assert s.deadline(1, (256, 256)) == pytest.approx(10.25)
     assert s.deadline(100, (512, 512)) == pytest.approx(10.0 + 100 * 0.25 * 4)
     s.close()
+
+
+def test_a_child_starved_of_cpu_is_not_killed_but_a_stopped_one_is_after_the_hang_cap():
+    """The deadline counts the child's work: a child kept off the CPU (here SIGSTOPped, as a
+    starved one is descheduled) past the wall deadline still renders; one that never runs
+    again is killed after HANG_FACTOR deadlines."""
+    from procmem.generators.watchdog import HANG_FACTOR, cpu_seconds
+
+    good = registry.library()[0]
+    params = np.full((1, PARAM_COUNT), 0.5, np.float32)
+    with SafeRenderer(size=32, base_timeout=0.6, per_image_timeout=0.0) as r:
+        expected = r.render(good, [0.0], params)
+        pid = r.child_pid
+        if cpu_seconds(pid) is None:
+            pytest.skip("no /proc/<pid>/stat here: the deadline is wall time")
+        os.kill(pid, signal.SIGSTOP)
+        threading.Timer(1.5, os.kill, (pid, signal.SIGCONT)).start()  # 2.5 wall deadlines
+        assert np.array_equal(r.render(good, [0.0], params), expected) and r.restarts == 0
+        os.kill(pid, signal.SIGSTOP)  # never continued: no CPU is used, the cap kills it
+        t0 = time.monotonic()
+        with pytest.raises(RenderTimeout, match="did not finish rendering"):
+            r.render(good, [0.0], params)
+        assert HANG_FACTOR * 0.6 - 0.1 <= time.monotonic() - t0 < HANG_FACTOR * 0.6 + 3
+        assert r.restarts == 1 and np.array_equal(r.render(good, [0.0], params), expected)
