@@ -40,8 +40,8 @@ DEFAULTS: dict[str, Any] = {
         "head_layers": 3,
         "norm_last_layer": True,        # weight_g fixed to 1: stabler (dino README)
         "head_bn": False,               # BatchNorm in the head's MLP (dino --use_bn_in_head)
-        # the exported encoder's vector: cls (the papers') or grid2 (pooled + a 2x2 grid of
-        # the last feature map; procmem.encoder.readout). Changes no training step, only what
+        # the exported encoder's vector: cls (the papers'), grid2 or grid4 (pooled + a 2x2 or
+        # 4x4 grid of the last feature map; procmem.encoder.readout). Changes no training step, only what
         # the online probe and the export read.
         "readout": "cls",
         # the size patch grids are read at (eval segment); 0: crops.global_size. A stride-32

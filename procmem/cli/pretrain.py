@@ -89,8 +89,8 @@ def register(sub) -> None:
     x.add_argument("--out", required=True, metavar="NAME",
                    help="encoder to write: NAME.safetensors and NAME.json")
     x.add_argument("--readout", default=None, choices=READOUTS,
-                   help="the vector the encoder gives: cls (the papers') or grid2 (pooled + a 2x2 "
-                        "grid of the last feature map); default: the run's model.readout")
+                   help="the vector the encoder gives: cls (the papers'), grid2 or grid4 (pooled + "
+                        "a grid of the last feature map); default: the run's model.readout")
     x.add_argument("--patch-image-size", type=int, default=None, metavar="PX",
                    help="read patch grids (eval segment) from images resized to PX (e.g. 256 for "
                         "an 8x8 grid from a stride-32 convnet); default: the run's "

@@ -2,7 +2,7 @@
 grammar (`make_encoder`), the pixel baseline, image folders and embedding real images.
 
 Modules: `encoder` (Encoder, procmem exports), `spec` (the grammar), `readout` (the vector
-a backbone gives: cls or grid2), `foreign` (timm, dino and MoCo weights), `layouts` (where
+a backbone gives: cls, grid2, grid4), `foreign` (timm, dino and MoCo weights), `layouts` (where
 each project's checkpoint keeps its backbone), `checkpoint` (reading weights without running
 a pickle's code), `convert` (`procmem encoder info|convert`), `preprocess`, `backbone`,
 `pixels`, `images`, `imagefolder`, `embed`.

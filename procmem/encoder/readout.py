@@ -2,11 +2,12 @@
 
 - `cls` (the papers' and dino's eval_knn.py): the backbone's own pooled feature, a ViT's CLS
   token or a convnet's global average pool (with timm's head norm).
-- `grid2` (a procmem option): the pooled feature followed by the last feature map (a ViT's
-  patch tokens) average-pooled to a 2 x 2 grid, each of the five parts L2-normalised, so a
-  vector keeps where in the image a feature was seen. 5 x the width. Issue 17 measured it:
-  at 64 px a convnext_atto teacher's kNN on CIFAR-10 rises from 30.6 to 40.3%
-  (docs/benchmarks.md).
+- `grid2`, `grid4` (procmem options): the pooled feature followed by the last feature map (a
+  ViT's patch tokens) average-pooled to a 2 x 2 (4 x 4) grid, each part L2-normalised, so a
+  vector keeps where in the image a feature was seen. 5 (17) x the width. Issue 17 measured
+  them: at 64 px a convnext_atto teacher's kNN on CIFAR-10 rises from 30.6 to 40.3% with
+  grid2 (its last map is 2 x 2); a ViT-Ti/8's (8 x 8 tokens) from 34.8 with grid2 to 38.0%
+  with grid4 (docs/benchmarks.md).
 
 The result is not normalised here: `Encoder.embed` L2-normalises every read-out alike.
 """
@@ -18,8 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # torch is imported where a read-out runs: the config only needs the names
     import torch
 
-READOUTS = ("cls", "grid2")
-GRID = 2
+READOUTS = ("cls", "grid2", "grid4")
 
 
 def check_readout(name) -> str:
@@ -29,9 +29,14 @@ def check_readout(name) -> str:
     return name
 
 
+def grid_side(readout: str) -> int:
+    """The cells per side of a grid read-out (0 for cls)."""
+    return 0 if check_readout(readout) == "cls" else int(readout.removeprefix("grid"))
+
+
 def readout_dim(embed_dim: int, readout: str) -> int:
     """The width of the vector a read-out gives from a backbone `embed_dim` wide."""
-    return int(embed_dim) * (1 + GRID * GRID if check_readout(readout) == "grid2" else 1)
+    return int(embed_dim) * (1 + grid_side(readout) ** 2)
 
 
 def feature_map(model: torch.nn.Module, features: torch.Tensor) -> torch.Tensor:
@@ -55,5 +60,6 @@ def read_out(model: torch.nn.Module, x: torch.Tensor, readout: str = "cls") -> t
         return model(x)
     features = model.forward_features(x)
     pooled = F.normalize(model.forward_head(features).float(), dim=-1)
-    cells = F.adaptive_avg_pool2d(feature_map(model, features).float(), GRID).flatten(2)
+    cells = F.adaptive_avg_pool2d(feature_map(model, features).float(),
+                                  grid_side(readout)).flatten(2)
     return torch.cat([pooled, F.normalize(cells, dim=1).flatten(1)], dim=1)

@@ -31,6 +31,14 @@ def test_grid2_is_the_pooled_vector_then_four_unit_cells_of_the_map(arch, size, 
     assert e.shape == (1, 5 * width) and np.isclose(np.linalg.norm(e), 1, atol=1e-5)
 
 
+def test_grid4_reads_sixteen_cells_of_a_vit_token_grid():
+    enc = Encoder.random("vit_tiny_patch16_224", 64, seed=0, readout="grid4", **VIT)
+    assert enc.dim == 17 * 32 == readout_dim(32, "grid4")
+    images = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8)
+    v = enc.embed(images) * np.sqrt(17)  # 17 unit parts
+    assert np.allclose(np.linalg.norm(v[:, 32:].reshape(2, 32, 16), axis=1), 1, atol=1e-4)
+
+
 def test_a_random_baseline_with_grid2_is_a_different_encoder_with_its_own_fingerprint():
     cls_enc = Encoder.random("convnext_atto", 64, seed=0)
     grid = Encoder.random("convnext_atto", 64, seed=0, readout="grid2")

@@ -19,7 +19,7 @@ from tests.pretrain.tinydata import TINY_OVERRIDES
 
 def test_export_writes_the_runs_readout_or_the_one_asked_for_and_random_like_follows(tiny_shards,
                                                                                     tmp_path):
-    with pytest.raises(ConfigError, match="model.readout must be cls or grid2"):
+    with pytest.raises(ConfigError, match="model.readout must be cls or grid2 or grid4"):
         load_config(None, TINY_OVERRIDES + ["model.readout=mean"])
     cfg = load_config(None, TINY_OVERRIDES + ["schedule.max_steps=1", "model.readout=grid2"])
     pretrain(cfg, str(tiny_shards), tmp_path / "run", progress=False)
