@@ -59,7 +59,8 @@ def test_pretrain_export_is_a_subcommand_with_its_own_help(capsys):
     with pytest.raises(SystemExit) as e:
         main(["pretrain", "export", "--help"])
     text = capsys.readouterr().out
-    assert e.value.code == 0 and "usage: procmem pretrain export [-h] --out NAME RUN" in text
+    assert e.value.code == 0 and "usage: procmem pretrain export [-h] --out NAME" in text
+    assert "--readout {cls,grid2,grid4}" in text and "--fp16" in text
     assert "Encoder.load(NAME)" in text
     with pytest.raises(SystemExit) as e:
         main(["pretrain", "export", "RUN"])
