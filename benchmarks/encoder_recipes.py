@@ -13,32 +13,9 @@ their intervals.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-METRIC = "softmax"
-
-
-def read_run(eval_dir: Path) -> dict:
-    """{set: {"T"|"R"|"P": cell, "T-R"|"T-P": paired}} from a run's knn.json."""
-    from procmem.eval.intervals import wilson
-
-    data = json.loads((eval_dir / "knn.json").read_text())
-    out: dict = {}
-    for encoder, sets in data["results"].items():  # raw pixels has no comparison record
-        if encoder.startswith("pixels"):
-            for name, r in sets.items():
-                value, n = r["fixed"][METRIC], r["queries"]
-                low, high = wilson(round(value * n), n)
-                out.setdefault(name, {})["P"] = {"value": value, "low": low, "high": high, "n": n}
-    for rec in data["comparisons"][METRIC]:
-        role = ("R" if rec["encoder"].startswith("random") else
-                "P" if rec["encoder"].startswith("pixels") else "T")
-        cells = out.setdefault(rec["dataset"], {})
-        cells[role] = rec["cell"]
-        if role == "T":
-            cells["T-R"], cells["T-P"] = rec.get("random"), rec.get("pixels")
-    return out
+from procmem.eval.knn_summary import paired_summary
 
 
 def fmt_cell(c: dict) -> str:
@@ -108,7 +85,7 @@ def main(argv=None) -> int:
         label, sep, where = item.partition("=")
         if not sep:
             ap.error(f"{item!r}: give LABEL=EVAL_DIR")
-        runs[label] = read_run(Path(where))
+        runs[label] = paired_summary(Path(where))
     print(table(runs))
     if args.out:
         picture(runs, args.out)

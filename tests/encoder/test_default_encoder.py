@@ -58,3 +58,29 @@ def test_the_demo_compares_the_shipped_encoder_only_where_one_is_shipped(tmp_pat
     _export(tmp_path / "default")
     assert encoder_roles() == ("pretrained", "procmem:default", "random init", "raw pixels")
     assert Encoders("unused").get("procmem:default").name == "procmem-default"
+
+
+def test_a_shipped_default_is_small_fp16_remakeable_and_measured_to_beat_pixels():
+    """The shipped encoder (if this version ships one) is what the README says: fp16
+    safetensors of at most 16 MB, named by its data's manifest hash and the command that
+    remakes it (no local path), and it carries the measurement that justified shipping it:
+    the paired T - P interval above 0 on CIFAR-10 and Imagenette kNN."""
+    from procmem.encoder.encoder import encoder_files
+
+    weights, meta_path = encoder_files(spec.SHIPPED / spec.DEFAULT)
+    if not weights.is_file():
+        pytest.skip("this version ships no procmem:default (docs/benchmarks.md says why)")
+    assert weights.stat().st_size <= 16 * 2**20
+    meta = json.loads(meta_path.read_text())
+    assert meta["weights_dtype"] == "float16"
+    learned = meta["learned_from"]
+    assert learned["kind"] == "shipped" or learned["kind"] == "shards"
+    assert len(learned["manifest_sha256"]) == 64 and learned["generate"]["command"].startswith(
+        "procmem generate ")
+    assert "/" not in learned["dir_name"] and "/work" not in json.dumps(meta)
+    for name in ("cifar10", "imagenette"):
+        against_pixels = meta["measured"]["knn"][name]["T-P"]
+        assert against_pixels["low"] > 0 and against_pixels["verdict"] == "better", name
+    enc = spec.make_encoder("procmem:default")
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), np.uint8)
+    assert enc.embed(images).shape == (2, enc.dim) and enc.name == "procmem-default"

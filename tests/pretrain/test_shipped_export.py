@@ -96,3 +96,62 @@ def test_an_export_after_the_shards_are_gone_names_the_hash_only(shipped, tmp_pa
         shutil.move(moved, shards)
     prov = json.loads(meta_path.read_text())["learned_from"]
     assert prov["generate"] is None and prov["manifest_sha256"] == sha256_file(shards / "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def digits_set(tmp_path_factory):
+    """sklearn digits as a MedMNIST-style npz (a set `eval knn` reads): 400 train, 100 test."""
+    import numpy as np
+
+    from procmem.eval.datasets import sklearn_digits
+    from tests.eval.conftest import write_npz
+
+    x, y = sklearn_digits()
+    y = y.astype(np.uint8)[:, None]
+    return str(write_npz(tmp_path_factory.mktemp("digits") / "digits.npz",
+                         train_images=x[:400], train_labels=y[:400],
+                         test_images=x[400:500], test_labels=y[400:500]))
+
+
+def test_ship_refuses_an_encoder_that_does_not_beat_raw_pixels_and_installs_nothing(
+        shipped, digits_set, tmp_path):
+    from procmem.pipeline.ship import ShipRefused, ship
+
+    root, _ = shipped
+    target = tmp_path / "shipped" / "default"
+    with pytest.raises(ShipRefused, match=r"must beat raw pixels on digits.*T-P [+-]\d"):
+        ship(root / "run", "grid2", seed=0, target=target, sets=(digits_set,))
+    assert not target.parent.exists()
+
+
+def test_ship_installs_a_qualifying_encoder_with_its_measurement_and_no_local_path(
+        shipped, tmp_path, monkeypatch):
+    from procmem.encoder.encoder import Encoder
+    from procmem.pipeline import ship as ship_module
+
+    root, shards = shipped
+    better = {"diff": 0.05, "low": 0.02, "high": 0.08, "verdict": "better", "n": 100}
+    cell = {"value": 0.5, "low": 0.4, "high": 0.6, "n": 100}
+    seen = {}
+
+    def judged(export, seed, data_root, cache, out, sets):  # the verdict under test is the gate
+        seen["dim"] = Encoder.load(export).dim
+        return {s: {"T": cell, "R": cell, "P": cell, "T-R": better, "T-P": better} for s in sets}
+
+    monkeypatch.setattr(ship_module, "judge", judged)
+    target = tmp_path / "shipped" / "default"
+    ship_module.ship(root / "run", "grid2", seed=0, target=target, sets=("cifar10", "imagenette"))
+    meta = json.loads((tmp_path / "shipped" / "default.json").read_text())
+    assert meta["weights_dtype"] == "float16" and meta["readout"] == "grid2"
+    assert meta["measured"]["knn"]["imagenette"]["T-P"]["verdict"] == "better"
+    assert str(shards.parent) not in json.dumps(meta) and meta["learned_from"]["generate"]["command"]
+    assert Encoder.load(target).dim == seen["dim"] == 5 * 192
+
+
+def test_a_probe_folder_is_recorded_relative_to_the_data_root(tmp_path):
+    from procmem.pipeline.ship import _portable_probe
+
+    (tmp_path / "data" / "cifar10" / "test").mkdir(parents=True)
+    meta = {"training_config": {"probe": {"data": str(tmp_path / "data" / "cifar10" / "test")}}}
+    _portable_probe(meta, tmp_path / "data")
+    assert meta["training_config"]["probe"]["data"] == "<data root>/cifar10/test"
