@@ -59,10 +59,13 @@ def generate_command(config: dict, out: str = "SHARDS") -> str:
 
 def shipped_provenance(prov: dict) -> dict:
     """What the export says it learned from: a procmem shard set by its manifest's sha256, the
-    command and config that remake it, and the folder's name (a hint, never needed); any other
-    kind (stream, your own shards) as the run recorded it."""
+    command and config that remake it, and the folder's name (a hint, never needed); your own
+    WebDataset shards by their file names and the sha256 of their `sha256sum` listing; a
+    stream as the run recorded it."""
     from procmem.generators.shards import MANIFEST, read_manifest
 
+    if prov.get("kind") == "foreign-shards":  # file names only: the sha256 covers `hash  name`
+        return {**prov, "files": [Path(f).name for f in prov.get("files", [])]}
     if prov.get("kind") != "shards":
         return prov
     d = Path(prov["dir"])
