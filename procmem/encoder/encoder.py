@@ -133,8 +133,8 @@ class Encoder:
         """An untrained backbone (timm's init under `seed`): the baseline every result beats.
 
         `preprocess` (a foreign export's own, procmem.encoder.preprocess) replaces the square
-        resize to `img_size` and joins the fingerprint, as a read-out other than `cls` and a
-        `patch_image_size` do; a CNN ignores `img_size` for its build.
+        resize to `img_size` and joins the fingerprint, as a read-out other than `cls` does; a
+        CNN ignores `img_size` for its build.
         """
         kwargs = {"img_size": img_size, **timm_kwargs}
         with torch.random.fork_rng(devices=[]):
@@ -148,10 +148,8 @@ class Encoder:
         if preprocess:
             extra += ":preprocess=" + sha256_bytes(json.dumps(meta["preprocess"], sort_keys=True)
                                                    .encode())[:12]
-        if readout != "cls":
+        if readout != "cls":  # the vectors change; a patch_image_size does not (caches name it)
             extra += f":readout={readout}"
-        if "patch_image_size" in meta:
-            extra += f":patch_image_size={meta['patch_image_size']}"
         return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
                    name=display_name)
 

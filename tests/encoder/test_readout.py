@@ -60,5 +60,11 @@ def test_patch_grids_read_at_patch_image_size_give_a_convnet_more_cells():
     assert small.patch_features(images).shape == (2, 2, 2, 320)
     assert big.patch_features(images).shape == (2, 8, 8, 320)
     assert np.allclose(big.embed(images), small.embed(images), atol=1e-5)  # vectors unchanged
-    assert big.fingerprint == small.fingerprint + ":patch_image_size=256"
+    from procmem.eval.datasets import LabelledImages
+    from procmem.eval.features import cache_path
+
+    # the same vectors: the same fingerprint (memories); patch features are cached apart
+    assert big.fingerprint == small.fingerprint
+    data = LabelledImages("x", images, np.zeros(2, np.int64), ["a"])
+    assert cache_path("c", big, data, "patch") != cache_path("c", small, data, "patch")
     assert "patch_image_size" not in Encoder.random("convnext_atto", 64, 0, patch_image_size=64).meta
