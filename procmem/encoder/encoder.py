@@ -33,7 +33,13 @@ from procmem.encoder.preprocess import (
     square_resize,
     to_chw_uint8,
 )
-from procmem.encoder.readout import check_readout, feature_map, read_out, readout_dim
+from procmem.encoder.readout import (
+    check_readout,
+    feature_map,
+    fingerprint_suffix,
+    read_out,
+    readout_dim,
+)
 
 
 def encoder_files(name: str | Path) -> tuple[Path, Path]:
@@ -120,9 +126,10 @@ class Encoder:
         if missing or unexpected:
             raise EncoderError(f"encoder weights {weights} do not fit {arch} {kwargs}: "
                                f"missing {missing[:5]}, unexpected {unexpected[:5]}")
-        # the same weights read out another way are another encoder (memories, caches)
-        readout = meta.get("readout", "cls")
-        fingerprint = sha256_file(weights) + ("" if readout == "cls" else f":readout={readout}")
+        try:  # the same weights read out another way are another encoder (memories, caches)
+            fingerprint = sha256_file(weights) + fingerprint_suffix(meta.get("readout", "cls"))
+        except ValueError as e:
+            raise EncoderError(f"encoder description {meta_path}: {e}") from None
         return cls(model, meta, fingerprint, device, batch_size,
                    name=display_name or f"procmem-{weights.with_suffix('').name}")
 
@@ -148,8 +155,7 @@ class Encoder:
         if preprocess:
             extra += ":preprocess=" + sha256_bytes(json.dumps(meta["preprocess"], sort_keys=True)
                                                    .encode())[:12]
-        if readout != "cls":  # the vectors change; a patch_image_size does not (caches name it)
-            extra += f":readout={readout}"
+        extra += fingerprint_suffix(readout)  # a patch_image_size is not (caches name it)
         return cls(model, meta, f"random:{arch}:{img_size}:{seed}{extra}", device,
                    name=display_name)
 

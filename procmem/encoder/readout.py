@@ -29,6 +29,12 @@ def check_readout(name) -> str:
     return name
 
 
+def fingerprint_suffix(readout: str) -> str:
+    """What a read-out adds to an encoder's fingerprint: nothing for cls (so older memories and
+    caches keep theirs), `:readout=<name>` otherwise (the same weights give other vectors)."""
+    return "" if check_readout(readout) == "cls" else f":readout={readout}"
+
+
 def grid_side(readout: str) -> int:
     """The cells per side of a grid read-out (0 for cls)."""
     return 0 if check_readout(readout) == "cls" else int(readout.removeprefix("grid"))

@@ -65,21 +65,23 @@ def _procmem(parts, device):
                                  display_name="procmem-default" if name == DEFAULT else None)
 
 
+def ships_default() -> bool:
+    """Whether this version of procmem ships an encoder as `procmem:default`."""
+    return _export_exists(SHIPPED / DEFAULT)
+
+
 def export_path(name: str) -> str:
     """An export's path; `default` is the encoder shipped inside procmem (a clear error where
     this version ships none)."""
     if name != DEFAULT:
         return name
-    from procmem.encoder.encoder import encoder_files
-
-    shipped = SHIPPED / DEFAULT
-    if not all(f.is_file() for f in encoder_files(shipped)):
+    if not ships_default():
         raise EncoderError("procmem:default: this version of procmem ships no default encoder "
                            "(one is shipped only when it beats raw pixels on CIFAR-10 and "
                            "Imagenette kNN: docs/benchmarks.md, 'Encoder recipes'); give an "
                            "export's path, e.g. procmem:runs/enc (an export of your own named "
                            "default: procmem:./default)")
-    return str(shipped)
+    return str(SHIPPED / DEFAULT)
 
 
 def _timm(parts, device):
@@ -128,7 +130,7 @@ _BUILDERS = {"procmem": _procmem, "timm": _timm, "dino": _dino, "moco": _moco,
              "random": _random, "pixels": _pixels}
 
 
-def _export_exists(name: str) -> bool:
+def _export_exists(name: str | Path) -> bool:
     from procmem.encoder.encoder import encoder_files
 
     return all(f.is_file() for f in encoder_files(name))

@@ -17,12 +17,11 @@ SHIPPED_ROLE = "procmem:default"
 
 def encoder_roles() -> tuple[str, ...]:
     """The encoders the memory stage compares: the one just trained, procmem's shipped encoder
-    where this version ships one (procmem.encoder.spec.SHIPPED), and the two baselines."""
-    from procmem.encoder.encoder import encoder_files
-    from procmem.encoder.spec import DEFAULT, SHIPPED
+    where this version ships one (procmem.encoder.spec.ships_default), and the two baselines."""
+    from procmem.encoder.spec import ships_default
 
-    shipped = all(f.is_file() for f in encoder_files(SHIPPED / DEFAULT))
-    return ("pretrained", *((SHIPPED_ROLE,) if shipped else ()), "random init", "raw pixels")
+    return ("pretrained", *((SHIPPED_ROLE,) if ships_default() else ()), "random init",
+            "raw pixels")
 
 
 class Encoders:

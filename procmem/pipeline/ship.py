@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
-from procmem.core.atomic import atomic_write_json
+from procmem.core.atomic import atomic_write_bytes, atomic_write_json
 from procmem.core.clock import utc_now
 from procmem.core.errors import ProcmemError
 
@@ -99,11 +98,10 @@ def ship(run: str | Path, readout: str = "grid2", seed: int = 0, data_root=None,
         meta["measured"] = {"knn": measured, "date": utc_now(), "seed_of_random_init": seed,
                             "protocol": "procmem eval knn, softmax vote, k=20, pixels:32; "
                                         "T-R and T-P paired on the same queries"}
-        atomic_write_json(meta_path, meta)
         dest_w, dest_j = encoder_files(target)
         dest_w.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(weights, dest_w)
-        shutil.copyfile(meta_path, dest_j)
+        atomic_write_bytes(dest_w, weights.read_bytes())  # the json last: then it is shipped
+        atomic_write_json(dest_j, meta)
     return measured
 
 
