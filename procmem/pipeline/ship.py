@@ -52,6 +52,14 @@ def judge(export: Path, seed: int, data_root, cache, out: Path, sets=SETS) -> di
     return paired_summary(out)
 
 
+def report(measured: dict) -> list[str]:
+    """One line per set: T, R and P top-1 with n and intervals, then T-R and T-P."""
+    from procmem.eval.comparisons import fmt_cell, fmt_diff
+
+    return [f"{name}: T {fmt_cell(m['T'])}, R {fmt_cell(m['R'])}, P {fmt_cell(m['P'])}; "
+            f"T-R {fmt_diff(m['T-R'])}, T-P {fmt_diff(m['T-P'])}" for name, m in measured.items()]
+
+
 def _portable_probe(meta: dict, data_root) -> None:
     from procmem.eval.datasets import data_root as find_root
 
@@ -87,13 +95,10 @@ def ship(run: str | Path, readout: str = "grid2", seed: int = 0, data_root=None,
                               f"than the {MAX_BYTES // 2**20} MiB a shipped encoder may weigh")
         measured = judge(candidate, seed, data_root, cache or Path(tmp) / "cache",
                          Path(tmp) / "eval", sets)
-        short = [f"{name}: T-P {100 * m['T-P']['diff']:+.1f} [{100 * m['T-P']['low']:+.1f}, "
-                 f"{100 * m['T-P']['high']:+.1f}] {m['T-P']['verdict']}"
-                 for name, m in measured.items() if m["T-P"]["verdict"] != "better"]
-        if short:
+        if any(m["T-P"]["verdict"] != "better" for m in measured.values()):
             raise ShipRefused("not shipped: procmem:default must beat raw pixels on "
                               f"{' and '.join(measured)} kNN (paired interval above 0); "
-                              + "; ".join(short))
+                              + "; ".join(report(measured)))
         _portable_probe(meta, data_root)
         meta["measured"] = {"knn": measured, "date": utc_now(), "seed_of_random_init": seed,
                             "protocol": "procmem eval knn, softmax vote, k=20, pixels:32; "
@@ -118,9 +123,7 @@ def main(argv=None) -> int:
     except ProcmemError as e:
         print(f"procmem ship: {e}")
         return 2
-    for name, m in measured.items():
-        print(f"{name}: T-P {100 * m['T-P']['diff']:+.1f} {m['T-P']['verdict']}, "
-              f"T-R {100 * m['T-R']['diff']:+.1f} {m['T-R']['verdict']}")
+    print("\n".join(report(measured)))
     print("shipped as procmem:default")
     return 0
 

@@ -119,7 +119,8 @@ def test_ship_refuses_an_encoder_that_does_not_beat_raw_pixels_and_installs_noth
 
     root, _ = shipped
     target = tmp_path / "shipped" / "default"
-    with pytest.raises(ShipRefused, match=r"must beat raw pixels on digits.*T-P [+-]\d"):
+    with pytest.raises(ShipRefused, match=r"must beat raw pixels on digits.*digits: T \d.*, R \d.*, "
+                                          r"P \d.*T-R [+-]\d.*T-P [+-]\d"):
         ship(root / "run", "grid2", seed=0, target=target, sets=(digits_set,))
     assert not target.parent.exists()
 
