@@ -65,9 +65,14 @@ def _procmem(parts, device):
                                  display_name="procmem-default" if name == DEFAULT else None)
 
 
+def shipped_default() -> Path:
+    """Where `procmem:default` lives: SHIPPED/default.{safetensors,json}."""
+    return SHIPPED / DEFAULT
+
+
 def ships_default() -> bool:
     """Whether this version of procmem ships an encoder as `procmem:default`."""
-    return _export_exists(SHIPPED / DEFAULT)
+    return _export_exists(shipped_default())
 
 
 def export_path(name: str) -> str:
@@ -81,7 +86,7 @@ def export_path(name: str) -> str:
                            "Imagenette kNN: docs/benchmarks.md, 'Encoder recipes'); give an "
                            "export's path, e.g. procmem:runs/enc (an export of your own named "
                            "default: procmem:./default)")
-    return str(SHIPPED / DEFAULT)
+    return str(shipped_default())
 
 
 def _timm(parts, device):

@@ -77,10 +77,10 @@ def ship(run: str | Path, readout: str = "grid2", seed: int = 0, data_root=None,
          cache=None, target: Path | None = None, sets=SETS) -> dict:
     """Export, judge and (if it qualifies) install `run`'s teacher; returns the measurement."""
     from procmem.encoder.encoder import encoder_files
-    from procmem.encoder.spec import DEFAULT, SHIPPED
+    from procmem.encoder.spec import shipped_default
     from procmem.pretrain.export import export_run
 
-    target = Path(target or SHIPPED / DEFAULT)
+    target = Path(target or shipped_default())
     with tempfile.TemporaryDirectory(prefix="procmem-ship-") as tmp:
         candidate = Path(tmp) / "candidate"
         weights, meta_path = export_run(run, candidate, readout=readout, fp16=True)

@@ -67,7 +67,7 @@ def test_a_shipped_default_is_small_fp16_remakeable_and_measured_to_beat_pixels(
     the paired T - P interval above 0 on CIFAR-10 and Imagenette kNN."""
     from procmem.encoder.encoder import encoder_files
 
-    weights, meta_path = encoder_files(spec.SHIPPED / spec.DEFAULT)
+    weights, meta_path = encoder_files(spec.shipped_default())
     if not weights.is_file():
         pytest.skip("this version ships no procmem:default (docs/benchmarks.md says why)")
     assert weights.stat().st_size <= 16 * 2**20
