@@ -43,6 +43,12 @@ def _blur(p: float, sigma: tuple[float, float], backend: str) -> v2.Transform:
     return v2.RandomApply([v2.GaussianBlur(kernel_size=k, sigma=tuple(sigma))], p=p)
 
 
+def resized_crops(cfg: dict) -> tuple[v2.RandomResizedCrop, v2.RandomResizedCrop]:
+    """The global and the local RandomResizedCrop (bicubic, antialiased) of `cfg["crops"]`."""
+    c = cfg["crops"]
+    bicubic = dict(interpolation=InterpolationMode.BICUBIC, antialias=True)
+    return (v2.RandomResizedCrop(c["global_size"], scale=tuple(c["global_scale"]), **bicubic),
+            v2.RandomResizedCrop(c["local_size"], scale=tuple(c["local_scale"]), **bicubic))
 
 
 class MultiCrop:
@@ -57,17 +63,14 @@ class MultiCrop:
         if colour:
             flip_jitter += [v2.RandomApply([v2.ColorJitter(*a["jitter"])], p=a["jitter_p"]),
                             v2.RandomGrayscale(p=a["grey_p"])]
-        bicubic = dict(interpolation=InterpolationMode.BICUBIC, antialias=True)
-        g = v2.RandomResizedCrop(c["global_size"], scale=tuple(c["global_scale"]), **bicubic)
+        g, local = resized_crops(cfg)
         sigma = tuple(a["blur_sigma"])
         blur = [_blur(p, sigma, backend) for p in a["blur_p"]] if colour else [None] * 3
         solarize = v2.RandomSolarize(threshold=128, p=a["solarize_p"]) if colour else None
         keep = lambda ts: v2.Compose([t for t in ts if t is not None])  # noqa: E731
         self.global1 = keep([g, *flip_jitter, blur[0]])
         self.global2 = keep([g, *flip_jitter, blur[1], solarize])
-        self.local = keep([
-            v2.RandomResizedCrop(c["local_size"], scale=tuple(c["local_scale"]), **bicubic),
-            *flip_jitter, blur[2]])
+        self.local = keep([local, *flip_jitter, blur[2]])
         self.local_number = c["local_number"]
 
     def as_input(self, image):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torchvision.transforms import v2
 
+from procmem.pretrain.augment import resized_crops
+
 CUBIC_A = -0.5  # PIL's bicubic and torch's antialiased bicubic (the non-antialiased one uses -0.75)
 TOLERANCE_LEVELS = 0
 """crop's uint8 crops differ from the tensor backend's (torchvision resized_crop, bicubic,
@@ -26,10 +28,9 @@ the same integer weights exactly (tests/pretrain/test_device_path.py)."""
 
 
 def _views(cfg: dict) -> list[tuple[v2.RandomResizedCrop, int]]:
+    """MultiCrop's views in its order (its own RandomResizedCrops): 2 global, then the locals."""
     c = cfg["crops"]
-    make = lambda size, scale: v2.RandomResizedCrop(size, scale=tuple(scale))  # noqa: E731
-    g = make(c["global_size"], c["global_scale"])
-    local = make(c["local_size"], c["local_scale"])
+    g, local = resized_crops(cfg)
     return [(g, c["global_size"])] * 2 + [(local, c["local_size"])] * c["local_number"]
 
 
