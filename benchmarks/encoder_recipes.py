@@ -15,17 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from procmem.eval.comparisons import fmt_cell, fmt_diff
 from procmem.eval.knn_summary import paired_summary
-
-
-def fmt_cell(c: dict) -> str:
-    return f"{100 * c['value']:.1f} [{100 * c['low']:.1f}, {100 * c['high']:.1f}] n={c['n']}"
-
-
-def fmt_diff(d: dict | None) -> str:
-    if not d:
-        return "-"
-    return f"{100 * d['diff']:+.1f} [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] {d['verdict']}"
 
 
 def table(runs: dict[str, dict]) -> str:
