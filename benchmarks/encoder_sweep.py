@@ -9,10 +9,10 @@ For every variant and seed: `procmem pretrain` into DIR/runs/NAME-sSEED (rerunni
 resumes a killed training from its checkpoint, and skips what is done), `pretrain export
 --readout`, then one `procmem eval knn` of procmem:EXPORT, random:EXPORT:SEED and pixels on
 both sets (pixels' features are cached once for all). Printed and written: the table of
-encoder_recipes.py plus, per run, its training CPU-minutes, T-R per CPU-minute and the online
-probe curve (CPU-minutes of the last training segment: a resumed training counts only what
-ran after the resume), and the picture. The built-in variants change one knob of the preset each, at the
-same number of images seen where the knob is the batch (steps scale inversely):
+encoder_recipes.py plus, per run, its training CPU-minutes (of the last training segment: a
+resumed training counts only what ran after the resume), T-R per CPU-minute and the online
+probe curve, and the picture. The built-in variants change one knob of the preset each, at
+the same number of images seen where the knob is the batch (steps scale inversely):
 
     base, no-koleo, locals-2, locals-8, batch-64, strong-crops (global scale 0.14-1, dino's
     resnet setting), weak-colour (jitter p 0.4, no solarize), lr-3e-3, femto (convnext_femto)
