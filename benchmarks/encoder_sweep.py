@@ -3,7 +3,7 @@ judges encoders (T, its random init R, raw pixels P; CIFAR-10 and Imagenette kNN
 
     python benchmarks/encoder_sweep.py --data SHARDS --work DIR [--preset demo-budget] \
         [--readout grid2] [--seeds 0 1 2] [--only NAME ...] [--variant NAME=key=v,key=v ...] \
-        [--probe-data CIFAR10_TEST] [--out-table T.md] [--out-picture P.png]
+        [--probe-data CIFAR10_TEST] [--set key=v ...] [--out-table T.md] [--out-picture P.png]
 
 For every variant and seed: `procmem pretrain` into DIR/runs/NAME-sSEED (rerunning the sweep
 resumes a killed training from its checkpoint, and skips what is done), `pretrain export
@@ -83,7 +83,7 @@ def one(args, name: str, overrides: dict[str, str], seed: int, cache: Path) -> d
     label = f"{name}-s{seed}"
     run, export = args.work / "runs" / label, args.work / "exports" / label
     evaldir = args.work / "eval" / label
-    over = dict(overrides)
+    over = {**dict(kv.split("=", 1) for kv in args.set), **overrides}
     data = over.pop("data", str(args.data))
     cost = args.work / "cost" / f"{label}.json"
     if not (run / "checkpoint.pt").exists() or not cost.exists():
@@ -130,11 +130,17 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", default=None, help="variant names to run")
     ap.add_argument("--variant", action="append", default=[], help="NAME=key=v,key=v (extra)")
     ap.add_argument("--probe-data", default=None, help="real images for the online probe")
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=V",
+                    help="overrides for every variant, under its own (e.g. probe.every=130 "
+                         "run.threads=2)")
     ap.add_argument("--eval-per-class", type=int, default=0,
                     help="memory items per class in the judge (0: all, as docs/benchmarks.md)")
     ap.add_argument("--out-table", type=Path, default=None)
     ap.add_argument("--out-picture", type=Path, default=None)
     args = ap.parse_args(argv)
+    bad = [kv for kv in args.set if "=" not in kv]
+    if bad:
+        ap.error(f"--set {bad[0]!r}: write key=value")
     variants = dict(VARIANTS)
     variants.update(parse_variant(v) for v in args.variant)
     names = args.only or list(variants)
