@@ -56,11 +56,15 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     name, _, rest = text.partition("=")
     if not name or not _:
         raise SystemExit(f"--variant {text!r}: write NAME=key=value[,key=value...]")
-    pairs = [p for p in rest.split(",") if p]
+    return name, parse_pairs([p for p in rest.split(",") if p], f"--variant {text!r}")
+
+
+def parse_pairs(pairs: list[str], where: str) -> dict[str, str]:
+    """['key=v', ...] -> {key: v}; a pair without '=' stops with `where` named."""
     bad = [p for p in pairs if "=" not in p]
     if bad:
-        raise SystemExit(f"--variant {text!r}: {bad[0]!r} is not key=value")
-    return name, dict(p.split("=", 1) for p in pairs)
+        raise SystemExit(f"{where}: {bad[0]!r} is not key=value")
+    return dict(p.split("=", 1) for p in pairs)
 
 
 def procmem(*args: str) -> None:
@@ -83,7 +87,7 @@ def one(args, name: str, overrides: dict[str, str], seed: int, cache: Path) -> d
     label = f"{name}-s{seed}"
     run, export = args.work / "runs" / label, args.work / "exports" / label
     evaldir = args.work / "eval" / label
-    over = {**dict(kv.split("=", 1) for kv in args.set), **overrides}
+    over = dict(overrides)
     data = over.pop("data", str(args.data))
     cost = args.work / "cost" / f"{label}.json"
     if not (run / "checkpoint.pt").exists() or not cost.exists():
@@ -138,11 +142,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out-table", type=Path, default=None)
     ap.add_argument("--out-picture", type=Path, default=None)
     args = ap.parse_args(argv)
-    bad = [kv for kv in args.set if "=" not in kv]
-    if bad:
-        ap.error(f"--set {bad[0]!r}: write key=value")
+    common = parse_pairs(args.set, "--set")
     variants = dict(VARIANTS)
     variants.update(parse_variant(v) for v in args.variant)
+    variants = {name: {**common, **over} for name, over in variants.items()}
     names = args.only or list(variants)
     unknown = [n for n in names if n not in variants]
     if unknown:
